@@ -1,0 +1,196 @@
+"""Settings read from the environment and `.env`, validated once at start-up.
+
+Every problem is collected and reported together, so an operator fixes a bad
+deployment in one pass instead of one error per restart. `CASELINE_ENV`
+decides what is allowed: production refuses placeholder secrets, a fake
+Twilio and an unsigned public URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+ENVIRONMENTS = ("production", "development", "demo", "test")
+
+# Values shipped in .env.example; a production start with any of them is refused.
+PLACEHOLDER_PREFIX = "change-me"
+FAKE_TWILIO_SID = "AC" + "0" * 32
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Caseline cannot start: {len(problems)} setting(s) to fix:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the service reads; documented in `.env.example`."""
+
+    caseline_env: str = "development"
+    database_url: str = ""
+    redis_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_phone_number: str = ""
+    twilio_voice_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base: str = ""
+    public_url: str = "http://127.0.0.1:5000"
+    flows_dir: str = ""
+    secret_key: str = ""
+    pin_key: str = ""
+    timezone: str = "Europe/London"
+    instance_dir: str = ""
+    organisation_name: str = "Caseline"
+
+    @property
+    def is_production(self) -> bool:
+        return self.caseline_env == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance_dir)
+
+    @property
+    def flows_path(self) -> Path:
+        return Path(self.flows_dir)
+
+    @property
+    def uses_fake_twilio(self) -> bool:
+        return self.twilio_api_base.startswith("fake") or self.twilio_account_sid == FAKE_TWILIO_SID
+
+
+SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
+
+
+def _default_flows_dir() -> Path:
+    """The repository's flows/ in a checkout, else the copy installed with the package."""
+    checkout = REPO_ROOT / "flows"
+    if checkout.is_dir():
+        return checkout
+    import sys
+
+    return Path(sys.prefix) / "share" / "caseline" / "flows"
+
+
+def _defaults(env: str, instance: Path) -> dict[str, str]:
+    """Defaults that make `caseline demo` and the tests work with nothing configured."""
+    if env == "production":
+        return {}
+    return {
+        "database_url": f"sqlite:///{instance / 'caseline.db'}",
+        "secret_key": f"{env}-only-secret-key",
+        "pin_key": f"{env}-only-pin-key",
+        "twilio_account_sid": FAKE_TWILIO_SID,
+        "twilio_auth_token": f"{env}-only-auth-token",
+        "twilio_phone_number": "+447700900000",
+        "twilio_api_base": "fake",
+    }
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+    """Read settings from `environ` (default os.environ) over `.env`, then validate."""
+    source: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+
+    env = source.get("CASELINE_ENV", "development").strip() or "development"
+    instance = Path(source.get("INSTANCE_DIR") or REPO_ROOT / "instance")
+    values = _defaults(env, instance)
+    values["instance_dir"] = str(instance)
+    values["flows_dir"] = str(_default_flows_dir())
+    for name in SETTING_NAMES:
+        raw = source.get(name)
+        if raw is not None and raw.strip() != "":
+            values[name.lower()] = raw.strip()
+    values["caseline_env"] = env
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Raise ConfigError listing every problem with `settings`."""
+    problems: list[str] = []
+    if settings.caseline_env not in ENVIRONMENTS:
+        problems.append(
+            f"CASELINE_ENV is '{settings.caseline_env}': use one of {', '.join(ENVIRONMENTS)}."
+        )
+    problems += _check_urls(settings)
+    problems += _check_timezone(settings)
+    if settings.is_production:
+        problems += _check_production(settings)
+    if problems:
+        raise ConfigError(problems)
+
+
+def _check_urls(s: Settings) -> list[str]:
+    problems = []
+    if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
+        problems.append(
+            "DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
+            f"not '{s.database_url.split(':', 1)[0]}:'."
+        )
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://.")
+    if not s.public_url.startswith(("http://", "https://")):
+        problems.append(
+            "PUBLIC_URL must be the full base URL Twilio calls, e.g. https://caseline.example.org."
+        )
+    return problems
+
+
+def _check_timezone(s: Settings) -> list[str]:
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"TIMEZONE '{s.timezone}' is not a known time zone, e.g. Europe/London."]
+    return []
+
+
+def _check_production(s: Settings) -> list[str]:
+    problems = []
+    required = {
+        "DATABASE_URL": s.database_url,
+        "REDIS_URL": s.redis_url,
+        "TWILIO_ACCOUNT_SID": s.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": s.twilio_auth_token,
+        "SECRET_KEY": s.secret_key,
+        "PIN_KEY": s.pin_key,
+    }
+    for name, value in required.items():
+        if not value:
+            problems.append(f"{name} is required in production.")
+        elif value.startswith(PLACEHOLDER_PREFIX) or "-only-" in value:
+            problems.append(f"{name} still has a placeholder value: set a real secret.")
+    for name, value in (("SECRET_KEY", s.secret_key), ("PIN_KEY", s.pin_key)):
+        if value and len(value) < 32:
+            problems.append(f"{name} is too short: use at least 32 random characters.")
+    if not (s.twilio_phone_number or s.twilio_messaging_service_sid):
+        problems.append("TWILIO_PHONE_NUMBER (or TWILIO_MESSAGING_SERVICE_SID) is required.")
+    if s.uses_fake_twilio:
+        problems.append(
+            "The fake Twilio is not allowed in production: unset TWILIO_API_BASE "
+            "and use a real account SID."
+        )
+    if not s.public_url.startswith("https://"):
+        problems.append("PUBLIC_URL must be https:// in production.")
+    if s.database_url.startswith("sqlite"):
+        problems.append("DATABASE_URL must be PostgreSQL in production, not SQLite.")
+    return problems

@@ -1,0 +1,38 @@
+"""The data model. Import tables from here: `from bot.models import Case, Person`."""
+
+from sqlmodel import SQLModel
+
+from .audit import Disclosure, Interaction
+from .cases import Case, CaseUpdate, FeedbackAnswer
+from .messaging import ConversationState, OutboxMessage, SendAttempt
+from .org import Team, Worker
+from .people import CommunicationNeeds, Person, PersonPhone, Representative
+from .staff import StaffAction
+from .types import (
+    STAGE_WORDS,
+    ActionStatus,
+    ActionUrgency,
+    Authority,
+    Channel,
+    ConsentScope,
+    Direction,
+    LineType,
+    MspAchieved,
+    MspAsked,
+    OutboxStatus,
+    RespondentKind,
+    RiskResult,
+    Stage,
+    UTCDateTime,
+    utcnow,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "STAGE_WORDS", "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
+    "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction", "Disclosure",
+    "FeedbackAnswer", "Interaction", "LineType", "MspAchieved", "MspAsked", "OutboxMessage",
+    "OutboxStatus", "Person", "PersonPhone", "Representative", "RespondentKind", "RiskResult",
+    "SendAttempt", "StaffAction", "Stage", "Team", "UTCDateTime", "Worker", "metadata", "utcnow",
+]

@@ -1,0 +1,44 @@
+"""The audit trail: every contact in or out, and every disclosure field by field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import created_at_field
+from .types import Channel, Direction, enum_column
+
+
+class Interaction(SQLModel, table=True):
+    """One contact or event on the line, linked to whoever we know it concerns.
+
+    `summary` is for staff (e.g. a message transcription); logs never copy it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="safeguarding_case.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    representative_id: int | None = Field(default=None, foreign_key="representative.id")
+    channel: Channel | None = Field(default=None, sa_column=enum_column(Channel, nullable=True))
+    direction: Direction = Field(sa_column=enum_column(Direction, nullable=False))
+    kind: str = Field(max_length=40, index=True, description="e.g. call_in, pin_failed, news")
+    number: str = Field(default="", max_length=16, description="the other party's E.164")
+    twilio_sid: str = Field(default="", max_length=64, index=True)
+    summary: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    actor: str = Field(default="", max_length=200, description="staff member or 'system'")
+    created_at: datetime = created_at_field()
+
+
+class Disclosure(SQLModel, table=True):
+    """One field of a case told to one recipient in one interaction."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int = Field(foreign_key="interaction.id", index=True)
+    case_id: int = Field(foreign_key="safeguarding_case.id", index=True)
+    field: str = Field(max_length=32, description="a ConsentScope value, e.g. worker")
+    recipient_kind: str = Field(max_length=16, description="person or representative")
+    recipient_id: int
+    channel: Channel = Field(sa_column=enum_column(Channel, nullable=False))
+    created_at: datetime = created_at_field()

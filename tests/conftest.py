@@ -1,0 +1,140 @@
+"""Shared fixtures: real databases built by the migrations, a real Redis, a runtime.
+
+Database tests run on SQLite and, when it answers, on PostgreSQL (127.0.0.1:5432,
+database `test`, a schema of this run's own, dropped afterwards). Redis tests use
+127.0.0.1:6379 (its own db number, flushed) or, where none answers, the embedded
+server. With CI=true a missing PostgreSQL or Redis fails the run instead of
+falling back, so CI can never pass by silently testing less.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from bot import db
+from bot.config import load_settings
+from bot.models import metadata
+from bot.runtime import Runtime
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS_USED: set[str] = set()
+
+
+@functools.cache
+def _postgres_available() -> bool:
+    probe = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3}, poolclass=sa.NullPool)
+    try:
+        db.ping(probe)
+        return True
+    except sa.exc.OperationalError:
+        if IN_CI:
+            pytest.exit(f"CI=true but PostgreSQL does not answer at {PG_URL}", returncode=3)
+        return False
+    finally:
+        probe.dispose()
+
+
+@functools.cache
+def _redis_available() -> bool:
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as probe:
+            return bool(probe.ping())
+    except redis.ConnectionError:
+        if IN_CI:
+            pytest.exit(f"CI=true but Redis does not answer at {REDIS_URL}", returncode=3)
+        return False
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"] + (["postgresql"] if _postgres_available() else [])
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if BACKENDS_USED:
+        terminalreporter.write_line(f"backends used: {', '.join(sorted(BACKENDS_USED))}")
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(backend, tmp_path_factory):
+    """One database per backend per run, built by the migrations."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        engine = db.make_engine(f"sqlite:///{path}")
+        db.upgrade(engine)
+        BACKENDS_USED.add("sqlite")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"caseline_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    # The schema rides in the URL so that subprocesses (the CLI, a worker) see it too.
+    engine = db.make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    db.upgrade(engine)
+    BACKENDS_USED.add("postgresql")
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine):
+    """The migrated database, emptied after each test."""
+    yield migrated_engine
+    with migrated_engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    if _redis_available():
+        BACKENDS_USED.add("redis-server")
+        return REDIS_URL
+    from bot.redis_conn import SOCKET_NAME, embedded_redis
+
+    instance = Path(tmp_path_factory.mktemp("redis"))
+    embedded_redis(instance)
+    BACKENDS_USED.add("embedded-redis")
+    return f"unix://{instance / SOCKET_NAME}"
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path, backend, migrated_engine):
+    env = {
+        "CASELINE_ENV": "test",
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "DATABASE_URL": migrated_engine.url.render_as_string(hide_password=False),
+        "PIN_KEY": "test-pin-key",
+    }
+    return load_settings(env, env_file=None)
+
+
+@pytest.fixture
+def runtime(settings, engine, redis_url):
+    from dataclasses import replace
+
+    return Runtime(replace(settings, redis_url=redis_url), _engine=engine)

@@ -1,0 +1,82 @@
+"""The schema comes from the migrations and matches the models; timestamps stay aware."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, select
+
+from bot import db
+from bot.models import Case, Person, Stage, Team, Worker, metadata
+
+
+def test_migrated_database_matches_models(engine, backend):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        drift = compare_metadata(context, metadata)
+    assert drift == [], f"{backend}: the models and the migrations differ: {drift}"
+
+
+def test_migrations_are_at_head(engine):
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(db.alembic_config(engine)).get_current_head()
+    assert db.current_revision(engine) == head
+
+
+def test_upgrade_twice_changes_nothing(engine):
+    before = db.current_revision(engine)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == before
+
+
+def _team_worker_person(session):
+    team = Team(ref="T1", name="Leeds team", duty_number="+441134960000",
+                out_of_hours_number="+441134960999")
+    session.add(team)
+    session.flush()
+    worker = Worker(ref="W1", first_name="Sam", last_name="Patel",
+                    direct_number="+441134960123", team_id=team.id)
+    person = Person(ref="P1", first_name="Ada", last_name="Lovelace")
+    session.add_all([worker, person])
+    session.flush()
+    return worker, person
+
+
+def test_timestamps_come_back_aware_utc(engine):
+    when = datetime(2026, 6, 1, 14, 30, tzinfo=timezone(timedelta(hours=1)))
+    with Session(engine) as session:
+        worker, person = _team_worker_person(session)
+        session.add(Case(ref="C1", person_id=person.id, worker_id=worker.id, news_updated_at=when))
+        session.commit()
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+        assert case.news_updated_at == when
+        assert case.news_updated_at.tzinfo is not None
+        assert case.news_updated_at.utcoffset() == timedelta(0)
+        assert case.created_at.tzinfo is not None
+        assert case.stage is Stage.CONCERN
+
+
+def test_naive_timestamps_are_refused(engine):
+    with Session(engine) as session:
+        worker, person = _team_worker_person(session)
+        session.add(Case(ref="C1", person_id=person.id, worker_id=worker.id,
+                         news_updated_at=datetime(2026, 6, 1, 14, 30)))
+        with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+            session.flush()
+
+
+def test_enum_columns_reject_unknown_values(engine):
+    with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(sa.text(
+            "INSERT INTO team (ref, name, duty_number, out_of_hours_number, office_days,"
+            " office_opens, office_closes, manager_name, manager_contact, created_at, updated_at)"
+            " VALUES ('T9', 'x', '+441134960000', '+441134960001', 'mon', '09:00', '17:00',"
+            " '', '', :now, :now)"), {"now": datetime.now(UTC).replace(tzinfo=None)})
+        conn.execute(sa.text(
+            "INSERT INTO person_phone (person_id, number, line_type, is_primary, created_at)"
+            " VALUES (1, '+441134960000', 'sat', false, :now)"),
+            {"now": datetime.now(UTC).replace(tzinfo=None)})
