@@ -1,9 +1,9 @@
 """Alembic environment: runs against the engine handed over by `bot.db.upgrade`."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers every table on the metadata)
-from sqlmodel import SQLModel
 
 config = context.config
 engine = config.attributes["engine"]

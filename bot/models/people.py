@@ -82,7 +82,9 @@ class Representative(SQLModel, table=True):
     pin_hash: str | None = Field(default=None, max_length=128)
     language: str = Field(default="en", max_length=8)
     # Sorted list of ConsentScope values; kept as JSON so a scope can be added without a migration.
-    consent_scopes: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    consent_scopes: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
     authority: Authority = Field(
         default=Authority.NONE, sa_column=enum_column(Authority, nullable=False)
     )

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from ..phones import LineType  # noqa: F401  (one definition, re-exported for the models)
+
 
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC that always comes back timezone-aware."""
@@ -53,12 +55,6 @@ def enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
         validate_strings=True,
     )
     return sa.Column(kind, **kwargs)
-
-
-class LineType(enum.StrEnum):
-    MOBILE = "mobile"
-    LANDLINE = "landline"
-    OTHER = "other"
 
 
 class Stage(enum.StrEnum):

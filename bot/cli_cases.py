@@ -1,0 +1,78 @@
+"""`caseline cases ...`: the case changes a worker makes, as thin calls on the services."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import date
+
+import click
+
+from .services import cases as case_service
+
+
+def _actor() -> str:
+    """Who made a change from the command line, for the case history."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _run(change: Callable, *args, **kwargs):
+    """Apply one change in one transaction; a refused change exits 1 with its reason."""
+    from .cli import runtime_or_exit
+
+    runtime = runtime_or_exit()
+    try:
+        with runtime.session() as session:
+            return change(session, *args, actor=_actor(), **kwargs)
+    except case_service.CaseChangeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """Change a case: post news, change worker, close, pause contact."""
+
+
+@cases_group.command("news")
+@click.argument("ref")
+@click.argument("text")
+@click.option("--next-contact", type=DATE, help="When the person will next hear (YYYY-MM-DD).")
+def news(ref: str, text: str, next_contact) -> None:
+    """Post the latest news on case REF, in plain words the person will hear."""
+    when: date | None = next_contact.date() if next_contact else None
+    case = _run(case_service.post_news, ref, text, next_contact_by=when)
+    click.echo(f"News posted on {case.ref}.")
+
+
+@cases_group.command("worker")
+@click.argument("ref")
+@click.argument("worker_ref", metavar="WORKER")
+def worker(ref: str, worker_ref: str) -> None:
+    """Make WORKER (a worker reference) the named worker for case REF."""
+    case = _run(case_service.change_worker, ref, worker_ref)
+    click.echo(f"{case.ref} now has worker {worker_ref}.")
+
+
+@cases_group.command("close")
+@click.argument("ref")
+@click.option("--summary", required=True, help="What happened, in plain words.")
+@click.option("--outcomes", required=True, type=click.Choice(list(case_service.OUTCOMES)),
+              help="Were the person's wished-for outcomes achieved (SG4a).")
+@click.option("--risk", required=True, type=click.Choice(list(case_service.RISKS)),
+              help="The risk at closure.")
+def close(ref: str, summary: str, outcomes: str, risk: str) -> None:
+    """Close case REF with what happened and the Making Safeguarding Personal record."""
+    case = _run(case_service.close_case, ref, summary=summary, outcomes=outcomes, risk=risk)
+    click.echo(f"{case.ref} is closed.")
+
+
+@cases_group.command("pause")
+@click.argument("ref")
+@click.option("--until", required=True, type=DATE, help="Last day of the pause (YYYY-MM-DD).")
+def pause(ref: str, until) -> None:
+    """Pause check-ins and notices to the person on case REF until a date."""
+    case = _run(case_service.pause_contact, ref, until.date())
+    click.echo(f"Contact for {case.ref} is paused until {until.date().isoformat()}.")

@@ -1,0 +1,131 @@
+"""`caseline serve`, `worker` and `demo`: the running service's processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo.yaml"
+
+
+def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--timeout", "30", "--access-logfile", "-",
+            # The access log holds paths only; Twilio's form bodies never reach a log.
+            "webhooks:create_app()"]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (Twilio webhooks, health) with gunicorn."""
+    from .cli import runtime_or_exit
+
+    runtime_or_exit()  # fail here, with the list of settings to fix, not in each worker
+    args = _gunicorn_args(host, port, workers)
+    os.execv(args[0], args)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker (with RQ's scheduler for delayed retries) on the configured Redis."""
+    from rq import Worker
+
+    from .cli import runtime_or_exit
+    from .queues import queues
+
+    runtime = runtime_or_exit()
+    connection = runtime.redis
+    Worker(queues(connection), connection=connection).work(with_scheduler=True, burst=burst)
+
+
+@click.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--check", is_flag=True,
+              help="Start everything, print the health report, then stop (for a quick test).")
+def demo(port: int, check: bool) -> None:
+    """Run the whole service on this machine with demo cases: web, worker, SQLite, Redis."""
+    os.environ.setdefault("CASELINE_ENV", "demo")
+    os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
+    from . import db
+    from .cli import runtime_or_exit
+    from .importer import import_file
+
+    runtime = runtime_or_exit()
+    db.upgrade(runtime.engine)
+    report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
+    click.echo(f"Demo data: {report.summary()}")
+    runtime.redis.ping()  # starts the embedded Redis once, before the children share it
+    children = _start_children(port)
+    try:
+        health = _wait_for_health(port)
+        click.echo(f"Health: {json.dumps(health)}")
+        if check:
+            return
+        _print_next_steps(port)
+        _wait_for_exit(children)
+    finally:
+        _stop(children)
+
+
+def _start_children(port: int) -> list[subprocess.Popen]:
+    web = subprocess.Popen(_gunicorn_args("127.0.0.1", port, 2))
+    work = subprocess.Popen([sys.executable, "-m", "bot", "worker"])
+    return [web, work]
+
+
+def _wait_for_health(port: int, seconds: float = 30.0) -> dict:
+    url = f"http://127.0.0.1:{port}/healthz"
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            return json.load(exc)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"The web server did not answer on {url}.") from None
+            time.sleep(0.2)
+
+
+def _print_next_steps(port: int) -> None:
+    click.echo(
+        f"\nCaseline is running on http://127.0.0.1:{port} (press Ctrl-C to stop).\n"
+        "In another terminal:\n"
+        "  caseline chat            text the line as a demo person\n"
+        "  caseline chat --voice    phone the line\n"
+        f"The demo people, their numbers and PINs are listed at the top of {DEMO_FILE}.\n"
+    )
+
+
+def _wait_for_exit(children: list[subprocess.Popen]) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
