@@ -19,10 +19,14 @@ from .runtime import Runtime
 def runtime_or_exit() -> Runtime:
     """The runtime from settings, or a list of what to fix and exit code 2."""
     try:
-        return Runtime.from_env()
+        runtime = Runtime.from_env()
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(runtime.close)
+    return runtime
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

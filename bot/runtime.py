@@ -36,6 +36,13 @@ class Runtime:
     def redis(self) -> redis.Redis:
         return get_redis(self.settings)
 
+    def close(self) -> None:
+        """Release connections (pooled database connections, the Redis client)."""
+        if self._engine is not None:
+            self._engine.dispose()
+        if "redis" in self.__dict__:
+            self.__dict__.pop("redis").close()
+
     def session(self):
         """`with runtime.session() as s:` commits on success, rolls back on error."""
         return db.session_scope(self.engine)

@@ -1,0 +1,109 @@
+"""The `caseline` command, run as an administrator would, against a real database."""
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from bot.cli import cli
+from bot.models import Case, CaseUpdate, Interaction, Person, Stage
+from bot.pins import verify_pin
+from tests.factories import make_case, make_representative
+
+
+@pytest.fixture
+def run(runtime, monkeypatch):
+    """Invoke `caseline ...` with the test runtime's settings in the environment."""
+    settings = runtime.settings
+    for name, value in {"CASELINE_ENV": "test", "DATABASE_URL": settings.database_url,
+                        "REDIS_URL": settings.redis_url, "PIN_KEY": settings.pin_key,
+                        "INSTANCE_DIR": settings.instance_dir}.items():
+        monkeypatch.setenv(name, value)
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def case_ref(engine):
+    with Session(engine) as session:
+        case = make_case(session)
+        make_representative(session, session.get(Person, case.person_id))
+        session.commit()
+        return case.ref
+
+
+def test_every_command_has_help(run):
+    for args in (["--help"], ["db", "upgrade", "--help"], ["import", "--help"],
+                 ["cases", "news", "--help"], ["cases", "close", "--help"],
+                 ["pin", "set", "--help"], ["serve", "--help"], ["worker", "--help"],
+                 ["demo", "--help"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_db_upgrade_reports_the_revision(run):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0
+    assert "Database is at revision 0001" in result.output
+
+
+def test_cases_news_and_close(run, engine, case_ref):
+    result = run("cases", "news", case_ref, "Sam met Edith and her daughter.",
+                 "--next-contact", "2099-05-01")
+    assert result.exit_code == 0, result.output
+    result = run("cases", "close", case_ref, "--summary", "Edith is safe.",
+                 "--outcomes", "fully", "--risk", "removed")
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+        assert case.stage is Stage.CLOSED
+        kinds = [u.kind for u in session.exec(select(CaseUpdate).order_by(CaseUpdate.id))]
+        assert kinds == ["news", "closed"]
+        actors = {i.actor for i in session.exec(select(Interaction))}
+        assert all(a.startswith("cli:") for a in actors)
+
+
+def test_refused_change_exits_1_with_the_reason(run, case_ref):
+    result = run("cases", "worker", case_ref, "W-404")
+    assert result.exit_code == 1
+    assert "There is no worker 'W-404'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_pause_rejects_a_bad_date(run, case_ref):
+    result = run("cases", "pause", case_ref, "--until", "next week")
+    assert result.exit_code == 2
+    assert "next week" in result.output
+
+
+def test_pin_set_prompts_hidden_and_stores_only_a_hash(run, engine, case_ref):
+    result = run("pin", "set", "--representative", "R-1", input="4821\n4821\n")
+    assert result.exit_code == 0, result.output
+    assert "PIN set for Joan Marsh (R-1)" in result.output
+    with Session(engine) as session:
+        from bot.models import Representative
+
+        rep = session.exec(select(Representative)).one()
+        assert "4821" not in rep.pin_hash
+        assert verify_pin("4821", rep.pin_hash, "test-pin-key", salt="R-1")
+
+
+def test_pin_set_warns_about_a_weak_pin_and_refuses_a_bad_one(run, case_ref):
+    result = run("pin", "set", "--person", "P-1", "--pin", "1234")
+    assert result.exit_code == 0 and "easy to guess" in result.output
+    result = run("pin", "set", "--person", "P-1", "--pin", "12a4")
+    assert result.exit_code == 1 and "4 to 6 digits" in result.output
+    assert "12a4" not in result.output
+    result = run("pin", "set", "--pin", "4821")
+    assert result.exit_code == 2 and "exactly one of" in result.output
+
+
+def test_bad_settings_are_listed_and_exit_2(run, monkeypatch):
+    monkeypatch.setenv("CASELINE_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "http://caseline.example.org")
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert "setting(s) to fix" in result.output
+    assert "PUBLIC_URL must be https://" in result.output
