@@ -62,6 +62,7 @@ def demo(port: int, check: bool) -> None:
     from . import db
     from .cli import runtime_or_exit
     from .importer import import_file
+    from .redis_conn import stop_embedded
 
     runtime = runtime_or_exit()
     db.upgrade(runtime.engine)
@@ -78,6 +79,8 @@ def demo(port: int, check: bool) -> None:
         _wait_for_exit(children)
     finally:
         _stop(children)
+        if not runtime.settings.redis_url:
+            stop_embedded(runtime.settings.instance_path)
 
 
 def _start_children(port: int) -> list[subprocess.Popen]:
