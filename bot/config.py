@@ -53,6 +53,10 @@ class Settings:
     timezone: str = "Europe/London"
     instance_dir: str = ""
     organisation_name: str = "Caseline"
+    outbound_texts_per_second: float = 1.0
+    outbound_calls_per_second: float = 1.0
+    outbound_max_attempts: int = 5
+    outbound_ring_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -72,7 +76,7 @@ class Settings:
 
     @property
     def uses_fake_twilio(self) -> bool:
-        return self.twilio_api_base.startswith("fake") or self.twilio_account_sid == FAKE_TWILIO_SID
+        return self.twilio_account_sid == FAKE_TWILIO_SID
 
 
 SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
@@ -99,7 +103,8 @@ def _defaults(env: str, instance: Path) -> dict[str, str]:
         "twilio_account_sid": FAKE_TWILIO_SID,
         "twilio_auth_token": f"{env}-only-auth-token",
         "twilio_phone_number": "+447700900000",
-        "twilio_api_base": "fake",
+        # The local fake Twilio (`caseline fake-twilio`, started by `caseline demo`).
+        "twilio_api_base": "http://127.0.0.1:5010",
     }
 
 
@@ -120,14 +125,33 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | None = 
         if raw is not None and raw.strip() != "":
             values[name.lower()] = raw.strip()
     values["caseline_env"] = env
+    values, problems = _convert_numbers(values)
     settings = Settings(**values)
-    validate(settings)
+    validate(settings, problems)
     return settings
 
 
-def validate(settings: Settings) -> None:
-    """Raise ConfigError listing every problem with `settings`."""
-    problems: list[str] = []
+def _convert_numbers(values: dict[str, str]) -> tuple[dict, list[str]]:
+    """Turn numeric settings into numbers; a bad one is a problem, its default is kept."""
+    converted, problems = dict(values), []
+    for f in fields(Settings):
+        kind = type(f.default)
+        if kind in (int, float) and isinstance(values.get(f.name), str):
+            try:
+                number = kind(values[f.name])
+                if number <= 0:
+                    raise ValueError
+                converted[f.name] = number
+            except ValueError:
+                example = "5" if kind is int else "1.0"
+                problems.append(f"{f.name.upper()} must be a number above 0, e.g. {example}.")
+                del converted[f.name]
+    return converted, problems
+
+
+def validate(settings: Settings, problems: list[str] | None = None) -> None:
+    """Raise ConfigError listing every problem with `settings` (and any found earlier)."""
+    problems = list(problems or [])
     if settings.caseline_env not in ENVIRONMENTS:
         problems.append(
             f"CASELINE_ENV is '{settings.caseline_env}': use one of {', '.join(ENVIRONMENTS)}."
@@ -184,7 +208,7 @@ def _check_production(s: Settings) -> list[str]:
             problems.append(f"{name} is too short: use at least 32 random characters.")
     if not (s.twilio_phone_number or s.twilio_messaging_service_sid):
         problems.append("TWILIO_PHONE_NUMBER (or TWILIO_MESSAGING_SERVICE_SID) is required.")
-    if s.uses_fake_twilio:
+    if s.uses_fake_twilio or s.twilio_api_base:
         problems.append(
             "The fake Twilio is not allowed in production: unset TWILIO_API_BASE "
             "and use a real account SID."

@@ -33,6 +33,7 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
         _ensure_sqlite_dir(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -44,11 +45,23 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see below).
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn) -> None:
+    """Take SQLite's write lock when a transaction starts, not half-way through.
+
+    Several processes (web, workers) share one file; a transaction that read and then
+    tries to write could otherwise fail at once with "database is locked" instead of
+    waiting its turn.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

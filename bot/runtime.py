@@ -6,11 +6,14 @@ whatever needs it, so nothing opens connections at import time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from . import db
 from .config import Settings, load_settings
@@ -43,6 +46,23 @@ class Runtime:
         if "redis" in self.__dict__:
             self.__dict__.pop("redis").close()
 
-    def session(self):
-        """`with runtime.session() as s:` commits on success, rolls back on error."""
-        return db.session_scope(self.engine)
+    @cached_property
+    def sender(self):
+        """The Sender for Twilio (or the mock or fake at TWILIO_API_BASE)."""
+        from .outbound import TwilioSender
+
+        return TwilioSender(self.settings)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """`with runtime.session() as s:` commits on success, rolls back on error.
+
+        Outbox rows added in the session are handed to RQ once the commit succeeds.
+        """
+        with db.session_scope(self.engine) as session:
+            yield session
+        new_rows = session.info.pop("outbox_new", None)
+        if new_rows:
+            from .jobs import enqueue_new_rows
+
+            enqueue_new_rows(self, new_rows)

@@ -70,7 +70,7 @@ def test_production_lists_every_problem_at_once():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"TWILIO_API_BASE": "fake"}, "fake Twilio is not allowed"),
+    ({"TWILIO_API_BASE": "http://127.0.0.1:5010"}, "fake Twilio is not allowed"),
     ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "fake Twilio is not allowed"),
     ({"DATABASE_URL": "sqlite:////srv/caseline.db"}, "must be PostgreSQL"),
     ({"PIN_KEY": "short"}, "PIN_KEY is too short"),
@@ -91,3 +91,15 @@ def test_bad_urls_are_named():
         load_settings({"DATABASE_URL": "mysql://x", "REDIS_URL": "localhost:6379",
                        "PUBLIC_URL": "caseline.example.org"}, env_file=None)
     assert len(info.value.problems) == 3
+
+
+def test_numbers_are_converted_and_checked():
+    settings = load_settings({"OUTBOUND_TEXTS_PER_SECOND": "2.5", "OUTBOUND_MAX_ATTEMPTS": "3"},
+                             env_file=None)
+    assert settings.outbound_texts_per_second == 2.5
+    assert settings.outbound_max_attempts == 3
+    with pytest.raises(ConfigError) as info:
+        load_settings({"OUTBOUND_MAX_ATTEMPTS": "many", "OUTBOUND_CALLS_PER_SECOND": "0"},
+                      env_file=None)
+    assert len(info.value.problems) == 2
+    assert any("OUTBOUND_MAX_ATTEMPTS must be a number above 0" in p for p in info.value.problems)

@@ -42,7 +42,8 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=200, unique=True, index=True)
     purpose: str = Field(max_length=40, description="e.g. reply, closure, check_in, alert")
     channel: Channel = Field(sa_column=enum_column(Channel, nullable=False))
-    to_number: str = Field(max_length=16, description="E.164")
+    to_number: str = Field(max_length=16, index=True, description="E.164")
+    from_number: str = Field(default="", max_length=34, description="E.164 or a MG... sid")
     body: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     flow: str = Field(default="", max_length=64, description="for calls: the flow to run")
     case_id: int | None = Field(default=None, foreign_key="safeguarding_case.id", index=True)
@@ -53,8 +54,10 @@ class OutboxMessage(SQLModel, table=True):
         sa_column=enum_column(OutboxStatus, nullable=False, index=True),
     )
     not_before: datetime | None = timestamp_field(index=True)
+    enqueued_at: datetime | None = timestamp_field()  # last handed to RQ
     attempt_count: int = Field(default=0)
-    last_error: str = Field(default="", max_length=200)
+    call_outcome: str = Field(default="", max_length=20, description="no-answer, busy, machine")
+    last_error: str = Field(default="", max_length=300)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
@@ -69,8 +72,11 @@ class SendAttempt(SQLModel, table=True):
     outbox_id: int = Field(foreign_key="outbox_message.id", index=True)
     number: int = Field(description="1 for the first try")
     twilio_sid: str | None = Field(default=None, max_length=64, unique=True)
-    status: str = Field(default="started", max_length=20, description="Twilio's status words")
+    # "claimed" (no request yet), "requesting" (a request may have left), "unknown"
+    # (it left and no answer came back), "abandoned", then Twilio's own status words.
+    status: str = Field(default="claimed", max_length=20)
     error_code: int | None = Field(default=None)
     answered_by: str = Field(default="", max_length=20)
     started_at: datetime = created_at_field()
+    requested_at: datetime | None = timestamp_field()
     finished_at: datetime | None = timestamp_field()

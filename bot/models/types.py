@@ -135,15 +135,20 @@ class Direction(enum.StrEnum):
 
 
 class OutboxStatus(enum.StrEnum):
-    """The life of an intended text or call; follows its latest attempt."""
+    """The life of an intended text or call; follows its latest attempt.
+
+    PENDING waits for a worker (perhaps until `not_before`); SENDING has an attempt in
+    flight or accepted by Twilio; SENT, DELIVERED and ANSWERED are Twilio's news;
+    NOT_ANSWERED is a call nobody (or a machine) answered, for the caller of the
+    outbox to decide about; FAILED and NEEDS_CHECK have raised a staff action.
+    """
 
     PENDING = "pending"
-    QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
     ANSWERED = "answered"
-    NO_ANSWER = "no_answer"
+    NOT_ANSWERED = "not_answered"
     FAILED = "failed"
     NEEDS_CHECK = "needs_check"
     CANCELLED = "cancelled"

@@ -11,6 +11,7 @@ from alembic import op
 
 import bot.models.types
 
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -231,15 +232,18 @@ def upgrade() -> None:
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('channel', sa.Enum('sms', 'voice', name='ck_channel', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('to_number', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('from_number', sqlmodel.sql.sqltypes.AutoString(length=34), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('representative_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.Enum('pending', 'queued', 'sending', 'sent', 'delivered', 'answered', 'no_answer', 'failed', 'needs_check', 'cancelled', name='ck_outboxstatus', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'delivered', 'answered', 'not_answered', 'failed', 'needs_check', 'cancelled', name='ck_outboxstatus', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('not_before', bot.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('enqueued_at', bot.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempt_count', sa.Integer(), nullable=False),
-    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('call_outcome', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('created_at', bot.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bot.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['safeguarding_case.id'], ),
@@ -252,6 +256,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_message_key'), ['key'], unique=True)
         batch_op.create_index(batch_op.f('ix_outbox_message_not_before'), ['not_before'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_to_number'), ['to_number'], unique=False)
 
     op.create_table('staff_action',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -306,6 +311,7 @@ def upgrade() -> None:
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('answered_by', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('started_at', bot.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', bot.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', bot.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['outbox_id'], ['outbox_message.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -335,6 +341,7 @@ def downgrade() -> None:
 
     op.drop_table('staff_action')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_to_number'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_status'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_not_before'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_key'))
