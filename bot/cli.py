@@ -81,12 +81,10 @@ def import_command(file: Path, kind: str | None) -> None:
 
 
 from .cli_cases import cases_group  # noqa: E402  (registered below, kept in its own module)
-from .cli_run import demo, serve, worker  # noqa: E402
+from .cli_run import demo, fake_twilio, scheduler, serve, worker  # noqa: E402
 
-cli.add_command(cases_group)
-cli.add_command(serve)
-cli.add_command(worker)
-cli.add_command(demo)
+for command in (cases_group, serve, worker, scheduler, demo, fake_twilio):
+    cli.add_command(command)
 
 
 @cli.group("pin")

@@ -18,10 +18,19 @@ DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 
 
 def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--timeout", "30", "--access-logfile", "-",
-            # The access log holds paths only; Twilio's form bodies never reach a log.
-            "webhooks:create_app()"]
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--timeout", "30", "--access-logfile", "-"]
+    # The access log holds paths only; Twilio's form bodies never reach a log.
+    if _gunicorn_has_control_socket():
+        # Newer gunicorns open one control socket per user: two services would collide.
+        args.append("--no-control-socket")
+    return [*args, "webhooks:create_app()"]
+
+
+def _gunicorn_has_control_socket() -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(setting.name == "control_socket" for setting in KNOWN_SETTINGS)
 
 
 @click.command()
@@ -49,6 +58,29 @@ def worker(burst: bool) -> None:
     runtime = runtime_or_exit()
     connection = runtime.redis
     Worker(queues(connection), connection=connection).work(with_scheduler=True, burst=burst)
+
+
+@click.command()
+def scheduler() -> None:
+    """Fire the periodic sweeps (one process; a second copy waits as a standby)."""
+    from .cli import runtime_or_exit
+    from .schedule import run_scheduler
+
+    run_scheduler(runtime_or_exit())
+
+
+@click.command("fake-twilio")
+@click.option("--port", default=5010, show_default=True, type=int)
+def fake_twilio(port: int) -> None:
+    """Run the local fake of Twilio's API that the demo and tests send through."""
+    from .cli import runtime_or_exit
+    from .fake_twilio import main as fake_main
+
+    settings = runtime_or_exit().settings
+    if settings.is_production:
+        raise click.ClickException("The fake Twilio is not for production.")
+    fake_main(["--port", str(port), "--account-sid", settings.twilio_account_sid,
+               "--auth-token", settings.twilio_auth_token])
 
 
 @click.command()

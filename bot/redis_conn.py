@@ -113,9 +113,14 @@ def _answers(client: redis.Redis) -> bool:
 
 def stop_embedded(instance: Path) -> None:
     """Shut the embedded server down (used by tests and `caseline demo` on exit)."""
-    client = _probe(instance / SOCKET_NAME)
-    if _answers(client):
-        try:
-            client.shutdown(nosave=False)
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it exits
+    sock = instance / SOCKET_NAME
+    client = _probe(sock)
+    if not _answers(client):
+        return
+    try:
+        client.shutdown(nosave=False)
+    except redis.ConnectionError:
+        pass  # the server closes the connection as it exits
+    deadline = time.monotonic() + 5
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
