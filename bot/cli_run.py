@@ -88,7 +88,11 @@ def fake_twilio(port: int) -> None:
 @click.option("--check", is_flag=True,
               help="Start everything, print the health report, then stop (for a quick test).")
 def demo(port: int, check: bool) -> None:
-    """Run the whole service on this machine with demo cases: web, worker, SQLite, Redis."""
+    """Run the whole service on this machine with demo cases and a fake Twilio.
+
+    Web, worker and scheduler on SQLite and an embedded Redis; texts and calls go to
+    a local fake of Twilio that shows them in its log and to `caseline chat`.
+    """
     os.environ.setdefault("CASELINE_ENV", "demo")
     os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
     from . import db
@@ -101,7 +105,7 @@ def demo(port: int, check: bool) -> None:
     report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
     click.echo(f"Demo data: {report.summary()}")
     runtime.redis.ping()  # starts the embedded Redis once, before the children share it
-    children = _start_children(port)
+    children = _start_children(port, _local_fake_port(runtime.settings.twilio_api_base))
     try:
         health = _wait_for_health(port)
         click.echo(f"Health: {json.dumps(health)}")
@@ -115,10 +119,26 @@ def demo(port: int, check: bool) -> None:
             stop_embedded(runtime.settings.instance_path)
 
 
-def _start_children(port: int) -> list[subprocess.Popen]:
-    web = subprocess.Popen(_gunicorn_args("127.0.0.1", port, 2))
-    work = subprocess.Popen([sys.executable, "-m", "bot", "worker"])
-    return [web, work]
+def _start_children(port: int, fake_twilio_port: int | None) -> list[subprocess.Popen]:
+    """Web, worker, scheduler and, unless Twilio is configured, the local fake of Twilio."""
+    caseline = [sys.executable, "-m", "bot"]
+    children = [subprocess.Popen(_gunicorn_args("127.0.0.1", port, 2)),
+                subprocess.Popen([*caseline, "worker"]),
+                subprocess.Popen([*caseline, "scheduler"])]
+    if fake_twilio_port:
+        children.append(subprocess.Popen([*caseline, "fake-twilio", "--port",
+                                          str(fake_twilio_port)]))
+    return children
+
+
+def _local_fake_port(api_base: str) -> int | None:
+    """The port of the local fake Twilio the settings send to, if they do."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_base)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port:
+        return parts.port
+    return None
 
 
 def _wait_for_health(port: int, seconds: float = 30.0) -> dict:

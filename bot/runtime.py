@@ -45,6 +45,8 @@ class Runtime:
             self._engine.dispose()
         if "redis" in self.__dict__:
             self.__dict__.pop("redis").close()
+        if "sender" in self.__dict__:
+            self.__dict__.pop("sender").close()
 
     @cached_property
     def sender(self):

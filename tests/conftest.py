@@ -134,7 +134,53 @@ def settings(tmp_path, backend, migrated_engine):
 
 
 @pytest.fixture
-def runtime(settings, engine, redis_url):
+def runtime(settings, engine, redis_url, redis_client):
+    """Settings, the emptied migrated database and a flushed Redis, as one runtime."""
     from dataclasses import replace
 
     return Runtime(replace(settings, redis_url=redis_url), _engine=engine)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """The local fake of Twilio's API on a real port, callbacks in order unless told."""
+    from bot.fake_twilio import FakeTwilioServer
+
+    with FakeTwilioServer(account_sid=settings.twilio_account_sid,
+                          auth_token=settings.twilio_auth_token, chaos=False,
+                          callback_delay=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def live_runtime(runtime, fake_twilio):
+    """The web app served on a real port (so the fake can post callbacks to it), with
+    settings that send through the fake Twilio. Pacing is fast unless a test slows it."""
+    from dataclasses import replace
+    from threading import Thread
+
+    from werkzeug.serving import make_server
+
+    from webhooks import create_app
+
+    port = free_port()
+    settings = replace(runtime.settings, public_url=f"http://127.0.0.1:{port}",
+                       twilio_api_base=fake_twilio.url, outbound_texts_per_second=50,
+                       outbound_calls_per_second=50)
+    live = Runtime(settings, _engine=runtime.engine)
+    server = make_server("127.0.0.1", port, create_app(live), threaded=True)
+    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield live
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+    live.close()

@@ -15,6 +15,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.extensions["caseline"] = runtime
 
     from .health import bp as health_bp
+    from .status import bp as status_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(status_bp)
     return app

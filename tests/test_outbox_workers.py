@@ -1,0 +1,139 @@
+"""Real `caseline worker` processes: killed mid-send, pacing across workers, Redis down."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+from sqlmodel import Session, select
+
+from bot import jobs, outbox
+from bot.models import Channel, OutboxMessage, OutboxStatus, StaffAction, utcnow
+from bot.runtime import Runtime
+
+MOBILE = "+447700900123"
+
+
+def _env(runtime: Runtime) -> dict:
+    s = runtime.settings
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CASELINE_", "DATABASE_", "REDIS_", "TWILIO_", "PUBLIC_"))}
+    env.update(CASELINE_ENV="test", DATABASE_URL=s.database_url, REDIS_URL=s.redis_url,
+               PUBLIC_URL=s.public_url, TWILIO_API_BASE=s.twilio_api_base,
+               TWILIO_ACCOUNT_SID=s.twilio_account_sid, TWILIO_AUTH_TOKEN=s.twilio_auth_token,
+               TWILIO_PHONE_NUMBER=s.twilio_phone_number, PIN_KEY=s.pin_key,
+               INSTANCE_DIR=s.instance_dir,
+               OUTBOUND_TEXTS_PER_SECOND=str(s.outbound_texts_per_second))
+    return env
+
+
+def _start_worker(runtime: Runtime) -> subprocess.Popen:
+    # Its own process group, so that killing it kills the work-horse it forks too,
+    # as when a machine dies.
+    log = os.environ.get("CASELINE_TEST_WORKER_LOG")  # set it to see what a worker did
+    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=_env(runtime),
+                            start_new_session=True, stderr=subprocess.STDOUT,
+                            stdout=open(log, "a") if log else subprocess.DEVNULL)
+
+
+def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, sig)
+    worker.wait(timeout=20)
+
+
+def _add_texts(runtime, count, prefix="t"):
+    with runtime.session() as session:
+        return [outbox.add(session, key=f"{prefix}/{n}", purpose="reply", channel=Channel.SMS,
+                           to=MOBILE, body=f"Message {n}").id for n in range(count)]
+
+
+def _status(runtime, row_id):
+    with Session(runtime.engine) as session:
+        return session.get(OutboxMessage, row_id).status
+
+
+def _sweep_later(runtime, minutes=10):
+    return jobs.sweep(runtime, now=utcnow() + __import__("datetime").timedelta(minutes=minutes))
+
+
+def test_worker_killed_after_twilio_took_the_request_sends_once(live_runtime, fake_twilio):
+    fake_twilio.state.hang_create(when="after")  # recorded, answer held until released
+    worker = _start_worker(live_runtime)
+    try:
+        [row_id] = _add_texts(live_runtime, 1)
+        fake_twilio.wait_for(lambda: len(fake_twilio.messages) == 1, timeout=20)
+    finally:
+        _stop(worker, signal.SIGKILL)
+    fake_twilio.state.release()
+    assert _status(live_runtime, row_id) in (OutboxStatus.SENDING, OutboxStatus.SENT,
+                                             OutboxStatus.DELIVERED)
+    counts = _sweep_later(live_runtime)
+    assert counts["enqueued"] == 0 and counts["released"] == 0
+    jobs.reconcile(live_runtime, row_id, 1)
+    fake_twilio.wait_for(lambda: _status(live_runtime, row_id) is OutboxStatus.DELIVERED, 10)
+    assert len(fake_twilio.messages) == 1
+
+
+def test_worker_killed_before_twilio_got_it_never_sends_twice(live_runtime, fake_twilio):
+    fake_twilio.state.hang_create(when="before")  # held before recording, until released
+    worker = _start_worker(live_runtime)
+    try:
+        [row_id] = _add_texts(live_runtime, 1)
+        fake_twilio.wait_for(lambda: fake_twilio.state.held == 1, timeout=20)
+    finally:
+        _stop(worker, signal.SIGKILL)
+    fake_twilio.state.release()
+    time.sleep(0.3)
+    _sweep_later(live_runtime)
+    jobs.reconcile(live_runtime, row_id, 1)
+    # Either Twilio got it after all (sent once) or a person is asked to check.
+    status = _status(live_runtime, row_id)
+    assert len(fake_twilio.messages) <= 1
+    if fake_twilio.messages:
+        assert status in (OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.DELIVERED)
+    else:
+        assert status is OutboxStatus.NEEDS_CHECK
+        with Session(live_runtime.engine) as session:
+            assert session.exec(select(StaffAction)).one().kind == "send_unknown"
+
+
+def test_twenty_texts_two_workers_keep_to_the_rate(live_runtime, fake_twilio):
+    paced = Runtime(replace(live_runtime.settings, outbound_texts_per_second=5),
+                    _engine=live_runtime.engine)
+    workers = [_start_worker(paced) for _ in range(2)]
+    try:
+        _add_texts(paced, 20)
+        fake_twilio.wait_for(lambda: len(fake_twilio.messages) == 20, timeout=60)
+    finally:
+        for worker in workers:
+            _stop(worker)
+    created = sorted(m["received_at"] for m in fake_twilio.messages)
+    gaps = [b - a for a, b in zip(created, created[1:], strict=False)]
+    # 5 a second is one every 0.2 s; allow for the scheduling jitter of two processes.
+    assert min(gaps) >= 0.15, gaps
+    assert created[-1] - created[0] >= 19 * 0.2 * 0.9
+
+
+def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fake_twilio):
+    down = Runtime(replace(live_runtime.settings, redis_url="redis://127.0.0.1:1/0"),
+                   _engine=live_runtime.engine)
+    [row_id] = _add_texts(down, 1)  # the commit succeeds; enqueueing fails quietly
+    with Session(live_runtime.engine) as session:
+        assert session.get(OutboxMessage, row_id).enqueued_at is None
+    counts = jobs.sweep(live_runtime)  # Redis is back
+    assert counts["enqueued"] == 1
+    from rq import SimpleWorker
+
+    from bot.queues import queues
+
+    jobs._runtime = live_runtime
+    try:
+        connection = live_runtime.redis
+        SimpleWorker(queues(connection), connection=connection).work(burst=True)
+    finally:
+        jobs._runtime = None
+    fake_twilio.wait_for(lambda: _status(live_runtime, row_id) is OutboxStatus.DELIVERED, 10)
+    assert jobs.sweep(live_runtime)["enqueued"] == 0
