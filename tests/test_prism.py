@@ -5,6 +5,7 @@ Prism is installed by `.ci/run` (npm). In CI a missing or broken Prism fails the
 elsewhere the test is skipped with a note on how to install it.
 """
 
+import gzip
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ from bot.outbound import TwilioSender
 from tests.conftest import IN_CI, free_port
 
 REPO = Path(__file__).resolve().parent.parent
-SPEC = REPO.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+SPEC = Path(__file__).resolve().parent / "data" / "twilio" / "twilio_api_v2010.json.gz"
 PRISM = Path(os.environ.get("PRISM_BIN") or REPO / ".tools" / "node_modules" / ".bin" / "prism")
 CALLS = "/2010-04-01/Accounts/{AccountSid}/Calls.json"
 
@@ -28,7 +29,7 @@ CALLS = "/2010-04-01/Accounts/{AccountSid}/Calls.json"
 def _spec_with_list_params(tmp: Path) -> Path:
     """Twilio sends list parameters as repeated form keys; Prism 5 needs to be told so
     (Prism issue #2473), or it refuses StatusCallbackEvent with 422."""
-    spec = json.loads(SPEC.read_text())
+    spec = json.loads(gzip.decompress(SPEC.read_bytes()))
     form = spec["paths"][CALLS]["post"]["requestBody"]["content"][
         "application/x-www-form-urlencoded"]
     arrays = [name for name, prop in form["schema"]["properties"].items()
