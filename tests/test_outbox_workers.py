@@ -110,11 +110,15 @@ def test_twenty_texts_two_workers_keep_to_the_rate(live_runtime, fake_twilio):
     finally:
         for worker in workers:
             _stop(worker)
-    created = sorted(m["received_at"] for m in fake_twilio.messages)
-    gaps = [b - a for a, b in zip(created, created[1:], strict=False)]
-    # 5 a second is one every 0.2 s; allow for the scheduling jitter of two processes.
-    assert min(gaps) >= 0.15, gaps
-    assert created[-1] - created[0] >= 19 * 0.2 * 0.9
+    arrived = sorted(m["received_at"] for m in fake_twilio.messages)
+    # 5 a second: slots 0.2 s apart. A request reaches the fake a little after its slot
+    # (process and network jitter), so one second can hold a sixth that slipped in late,
+    # but never a burst, and over the run the rate is the configured one.
+    most_in_a_second = max(sum(1 for t in arrived if start <= t < start + 1) for start in arrived)
+    assert most_in_a_second <= 6, arrived
+    gaps = [b - a for a, b in zip(arrived, arrived[1:], strict=False)]
+    assert min(gaps) >= 0.1, gaps
+    assert arrived[-1] - arrived[0] >= 19 * 0.2 * 0.95
 
 
 def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fake_twilio):
