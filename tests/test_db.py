@@ -80,3 +80,19 @@ def test_enum_columns_reject_unknown_values(engine):
             "INSERT INTO person_phone (person_id, number, line_type, is_primary, created_at)"
             " VALUES (1, '+441134960000', 'sat', false, :now)"),
             {"now": datetime.now(UTC).replace(tzinfo=None)})
+
+
+def test_each_migration_upgrades_with_data_and_downgrades(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'steps.db'}")
+    db.upgrade(engine, "0001")
+    with Session(engine) as session:
+        _team_worker_person(session)
+        session.commit()
+    db.upgrade(engine)
+    with Session(engine) as session:
+        assert session.exec(select(Person)).one().first_name == "Ada"
+    from alembic import command
+
+    command.downgrade(db.alembic_config(engine), "base")
+    assert db.current_revision(engine) is None
+    engine.dispose()

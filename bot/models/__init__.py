@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from .audit import Disclosure, Interaction
 from .cases import Case, CaseUpdate, FeedbackAnswer
+from .inbound import InboundEvent, PinGuard
 from .messaging import ConversationState, OutboxMessage, SendAttempt
 from .org import Team, Worker
 from .people import CommunicationNeeds, Person, PersonPhone, Representative
@@ -30,9 +31,10 @@ from .types import (
 metadata = SQLModel.metadata
 
 __all__ = [
-    "STAGE_WORDS", "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
+    "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
     "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction", "Disclosure",
-    "FeedbackAnswer", "Interaction", "LineType", "MspAchieved", "MspAsked", "OutboxMessage",
-    "OutboxStatus", "Person", "PersonPhone", "Representative", "RespondentKind", "RiskResult",
-    "SendAttempt", "StaffAction", "Stage", "Team", "UTCDateTime", "Worker", "metadata", "utcnow",
+    "FeedbackAnswer", "InboundEvent", "Interaction", "LineType", "MspAchieved", "MspAsked",
+    "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard", "Representative",
+    "RespondentKind", "RiskResult", "STAGE_WORDS", "SendAttempt", "StaffAction", "Stage", "Team",
+    "UTCDateTime", "Worker", "metadata", "utcnow",
 ]
