@@ -57,6 +57,9 @@ class Settings:
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5
     outbound_ring_seconds: int = 30
+    pin_max_attempts: int = 5
+    pin_lock_minutes: int = 60
+    sms_verified_minutes: int = 15
 
     @property
     def is_production(self) -> bool:
