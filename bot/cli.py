@@ -115,17 +115,10 @@ def pin_set(person_ref: str | None, rep_ref: str | None, pin: str) -> None:
         click.echo("Warning: this PIN is easy to guess (repeated or counting digits).", err=True)
 
 
-def _add_flow_commands() -> None:
-    """The flow tools live beside the engine; they are optional while it is being built."""
-    try:
-        from .flows_cli import chat, flows
-    except ImportError:
-        return
-    cli.add_command(flows)
-    cli.add_command(chat)
+from .flows_cli import chat, flows  # noqa: E402  (the flow tools live beside the engine)
 
-
-_add_flow_commands()
+cli.add_command(flows)
+cli.add_command(chat)
 
 
 def main() -> None:

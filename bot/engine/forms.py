@@ -1,0 +1,114 @@
+"""People's forms of keys, dates, times and phone numbers, per language and channel.
+
+Pure helpers used by templates: `press(1)` is "press 1" on a call and "reply 1" in a text;
+dates read "Friday 12 December"; times "2pm"; phone numbers are shown as people write them
+and read aloud digit by digit in groups.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
+
+_PRESS = {
+    ("en", "voice"): "press {key}",
+    ("en", "sms"): "reply {key}",
+    ("cy", "voice"): "pwyswch {key}",
+    ("cy", "sms"): "anfonwch {key}",
+}
+_KEY_WORDS = {
+    "en": {"*": "star", "#": "hash"},
+    "cy": {"*": "seren", "#": "hash"},
+}
+_DAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "cy": ["Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn",
+           "Dydd Sul"],
+}
+_MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+    "cy": ["Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst",
+           "Medi", "Hydref", "Tachwedd", "Rhagfyr"],
+}
+
+
+def press(key, language: str = "en", channel: str = "voice") -> str:
+    """'press 1' on a call, 'reply 1' in a text; '*' is 'press star' on a call."""
+    key = str(key)
+    lang = language if (language, channel) in _PRESS else "en"
+    if channel == "voice":
+        key = _KEY_WORDS.get(lang, _KEY_WORDS["en"]).get(key, key)
+    return _PRESS[(lang, channel)].format(key=key)
+
+
+def as_date(value) -> date | None:
+    """Accept a date, a datetime or an ISO string (as stored in conversation state)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
+
+
+def spoken_date(value, language: str = "en") -> str:
+    """'Friday 12 December' (no year, no 'th')."""
+    day = as_date(value)
+    if day is None:
+        return ""
+    lang = language if language in _DAYS else "en"
+    return f"{_DAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]}"
+
+
+def spoken_time(value, language: str = "en") -> str:
+    """'2pm', '2:30pm', '12pm' from a time, a datetime or an ISO string."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = value.time()
+    elif isinstance(value, str):
+        value = time.fromisoformat(value) if "T" not in value else datetime.fromisoformat(
+            value).time()
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    minutes = f":{value.minute:02d}" if value.minute else ""
+    return f"{hour}{minutes}{suffix}"
+
+
+def e164(raw: str) -> str:
+    """'07700 900123' -> '+447700900123' (UK by default; drama ranges are not refused)."""
+    parsed = phonenumbers.parse(str(raw), "GB")
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+
+
+def display_number(number: str) -> str:
+    """'+441134960123' -> '0113 496 0123'; short numbers ('999', '18001') stay as they are."""
+    number = str(number).strip()
+    if not number.startswith("+"):
+        return number
+    parsed = phonenumbers.parse(number, "GB")
+    uk = parsed.country_code == 44
+    fmt = PhoneNumberFormat.NATIONAL if uk else PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, fmt)
+
+
+def spoken_groups(number: str) -> list[str]:
+    """The groups a listener can hold: ['0113', '496', '0123'], ['07700', '900', '123']."""
+    first, *rest = re.findall(r"\+?\d+", display_number(number))
+    groups = [first]
+    for group in rest:
+        if len(group) <= 4:
+            groups.append(group)
+        else:
+            groups.extend(group[i : i + 3] for i in range(0, len(group), 3))
+    return groups
+
+
+def spoken_number(number: str) -> str:
+    """'0 1 1 3, 4 9 6, 0 1 2 3': digit by digit, a pause (comma) between groups."""
+    return ", ".join(" ".join("plus" if c == "+" else c for c in g) for g in spoken_groups(number))

@@ -1,0 +1,137 @@
+"""What comes into a turn (Input) and what goes out to be said or shown (replies).
+
+Replies are channel-neutral: a renderer makes an SMS body or TwiML from them. `Say` holds text
+and phone numbers (read digit by digit on a call); `Pause` is a break on a call; `Expect`
+marks that an answer is awaited, with everything a TwiML <Gather>/<Record> needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+INPUT_KINDS = ("start", "text", "digits", "speech", "silence", "recording", "dial")
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: str
+    text: str = ""
+    confidence: float | None = None
+    url: str = ""
+    seconds: int = 0
+
+    @classmethod
+    def start(cls) -> Input:
+        return cls("start")
+
+    @classmethod
+    def sms(cls, body: str) -> Input:
+        return cls("text", body or "")
+
+    @classmethod
+    def digits(cls, digits: str) -> Input:
+        return cls("digits", digits or "")
+
+    @classmethod
+    def speech(cls, text: str, confidence: float = 1.0) -> Input:
+        return cls("speech", text or "", confidence)
+
+    @classmethod
+    def silence(cls) -> Input:
+        return cls("silence")
+
+    @classmethod
+    def recording(cls, url: str, seconds: int) -> Input:
+        return cls("recording", url=url, seconds=seconds)
+
+    @classmethod
+    def dial(cls, status: str) -> Input:
+        """The result of connecting to a person: Twilio's DialCallStatus."""
+        return cls("dial", status)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a sentence: plain words, or a phone number (E.164 or a short code)."""
+
+    text: str = ""
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class Say:
+    segments: tuple[Segment, ...]
+    step: str = ""  # where it came from, for transcripts and the lint
+    new_line: bool = False  # in a text, start a new line (menu choices)
+    rate: int = 100  # speech rate, percent
+    language: str = "en"
+
+    @property
+    def plain(self) -> str:
+        return "".join(s.text or s.number for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An answer is awaited. For a call: keypad and/or speech, timeouts and hints."""
+
+    kind: str  # choice, pin, number, message, confirm, dial
+    keys: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    timeout: int = 10
+    speech_end: int = 3
+    keypad: bool = True
+    speech: bool = True
+    num_digits: int | None = None
+    record: bool = False
+    max_seconds: int = 0
+    locale: str = "en-GB"
+
+
+REPLY_TYPES = {"say": Say, "pause": Pause, "expect": Expect}
+
+
+def reply_to_dict(reply) -> dict:
+    name = {Say: "say", Pause: "pause", Expect: "expect"}[type(reply)]
+    return {"type": name, **asdict(reply)}
+
+
+def reply_from_dict(data: dict):
+    data = dict(data)
+    cls = REPLY_TYPES[data.pop("type")]
+    if cls is Say:
+        data["segments"] = tuple(Segment(**s) for s in data["segments"])
+    for key in ("keys", "hints"):
+        if key in data:
+            data[key] = tuple(data[key])
+    return cls(**data)
+
+
+@dataclass
+class State:
+    """Where a conversation is, between turns. JSON-safe through to_dict/from_dict."""
+
+    flow: str
+    step: str | None = None  # the step waiting for an answer
+    values: dict = field(default_factory=dict)
+    stack: list[dict] = field(default_factory=list)  # where to return: {"flow", "step"}
+    tries: int = 0
+    misheard: int = 0
+    silent_seconds: int = 0
+    silences: int = 0
+    last: list[dict] = field(default_factory=list)  # the last prompt, for repeat
+    pending: dict | None = None  # a read-back awaiting yes or no
+    ended: bool = False
+    turn: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> State:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

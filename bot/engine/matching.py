@@ -1,0 +1,92 @@
+"""Understanding answers: keys, digits said as words, and an option's words in free text."""
+
+from __future__ import annotations
+
+import re
+
+TWILIO_STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
+                     "OPTOUT")
+TWILIO_START_WORDS = ("START", "YES", "UNSTOP")
+
+DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "nought": "0", "none": "0", "one": "1", "won": "1", "two": "2",
+    "to": "2", "too": "2", "three": "3", "four": "4", "for": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "star": "*", "hash": "#",
+    # Welsh
+    "dim": "0", "un": "1", "dau": "2", "dwy": "2", "tri": "3", "tair": "3", "pedwar": "4",
+    "pump": "5", "chwech": "6", "saith": "7", "wyth": "8", "naw": "9", "seren": "*",
+}
+YES_WORDS = ("yes", "yeah", "yep", "that is right", "right", "correct", "ie")
+NO_WORDS = ("no", "nope", "not right", "wrong", "that is wrong", "na", "nage", "naddo")
+_CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "cannot", "won't": "will not",
+                 "it's": "it is", "i've": "i have", "i'd": "i would", "isn't": "is not",
+                 "that's": "that is", "doesn't": "does not", "didn't": "did not"}
+
+
+def normalise(text: str) -> str:
+    """Lower case, plain apostrophes, contractions spelt out, punctuation to spaces."""
+    text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'")
+    for short, full in _CONTRACTIONS.items():
+        text = re.sub(rf"\b{re.escape(short)}\b", full, text)
+    text = re.sub(r"[^\w\s*#]", " ", text)
+    return " ".join(text.split())
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """True when the normalised phrase appears in the normalised text as whole words."""
+    phrase = normalise(phrase)
+    if not phrase:
+        return False
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+
+
+def is_phrase(text: str, phrase: str) -> bool:
+    return text == normalise(phrase)
+
+
+def as_key(text: str) -> str | None:
+    """'1', ' 1. ', 'one', 'number one', 'press 1' -> '1'; '*' and 'star' -> '*'."""
+    words = [w for w in normalise(text).split() if w not in ("number", "press", "reply", "option")]
+    if len(words) != 1:
+        stripped = (text or "").strip()
+        return stripped if stripped in ("*", "#") else None
+    word = words[0]
+    if re.fullmatch(r"[0-9*#]", word):
+        return word
+    return DIGIT_WORDS.get(word)
+
+
+def digits_in(text: str) -> str:
+    """The digits typed or said: '4 8 2 1', 'four eight two one', 'my pin is 4821' -> '4821'."""
+    out = []
+    for word in normalise(text).split():
+        if word.isdigit():
+            out.append(word)
+        elif word in DIGIT_WORDS and DIGIT_WORDS[word].isdigit() and word not in ("to", "for"):
+            out.append(DIGIT_WORDS[word])
+    return "".join(out)
+
+
+def best_phrase(text: str, candidates: dict[str, list[str]]) -> str | None:
+    """The candidate whose longest matching phrase is longest; None when none or a tie."""
+    scores: dict[str, int] = {}
+    for name, phrases in candidates.items():
+        for phrase in phrases:
+            if contains_phrase(text, phrase):
+                scores[name] = max(scores.get(name, 0), len(normalise(phrase).split()))
+    if not scores:
+        return None
+    top = max(scores.values())
+    winners = [n for n, s in scores.items() if s == top]
+    return winners[0] if len(winners) == 1 else None
+
+
+def yes_or_no(text: str) -> bool | None:
+    """Understand a yes/no answer said, typed or keyed (1 yes, 2 no)."""
+    key = as_key(text)
+    if key == "1":
+        return True
+    if key == "2":
+        return False
+    found = best_phrase(normalise(text), {"yes": list(YES_WORDS), "no": list(NO_WORDS)})
+    return None if found is None else found == "yes"

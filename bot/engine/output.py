@@ -1,0 +1,146 @@
+"""What a turn says: rendering texts with what the caller may know, and the wait for an answer.
+
+A mixin for `runner.Turn`; it owns the template values, the disclosure guard and the replies.
+"""
+
+from __future__ import annotations
+
+from jinja2 import TemplateError
+
+from . import effects as fx
+from . import settings, templates
+from .actions import caller_values
+from .context import Verified
+from .disclosure import GuardedCase, filter_case, may_from_fields
+from .errors import NotDisclosed
+from .forms import press
+from .io import Expect, Pause, Say, Segment, reply_to_dict
+from .model import Step, Text
+from .render import render_text
+
+
+class Output:
+    """Replies and effects of one turn, and the values templates see.
+
+    Uses the turn's `ctx`, `st`, `cmds`, `lang`, `channel`, `replies`, `effects` and `guards`.
+    """
+
+    def expect(self, kind: str, *, keys=(), hints=(), step: Step | None = None,
+               num_digits=None, record=False) -> None:
+        keypad_only = self.st.misheard >= settings.MISHEARD_BEFORE_KEYPAD
+        extra = self.ctx.needs.extra_time or self.ctx.needs.relay
+        globals_ = tuple(self.cmds.words("repeat", self.lang) + self.cmds.words("person",
+                                                                                self.lang))
+        self.replies.append(Expect(
+            kind=kind, keys=tuple(keys) + ("*", "0"), hints=tuple(hints) + globals_,
+            timeout=self.timeout(step), num_digits=num_digits,
+            speech_end=settings.SPEECH_END_SECONDS * (2 if extra else 1),
+            keypad=not record, speech=not (keypad_only or record), record=record,
+            max_seconds=settings.RECORDING_MAX_SECONDS if record else 0,
+            locale=self.cmds.locale(self.lang)))
+        if not self.keep_last:  # a "sorry" re-prompt keeps the full prompt for * to repeat
+            prompt = self.replies[self.prompt_from:]
+            while prompt and isinstance(prompt[0], Pause):
+                prompt = prompt[1:]
+            self.st.last = [reply_to_dict(r) for r in prompt]
+
+    def timeout(self, step: Step | None) -> int:
+        base = (step.timeout if step and step.timeout else settings.NO_INPUT_TIMEOUT_SECONDS)
+        needs = self.ctx.needs
+        return base * (settings.EXTRA_TIME_FACTOR if needs.extra_time or needs.relay else 1)
+
+    def message(self, name: str, **extra) -> None:
+        text = self.cmds.messages.get(name)
+        if text is not None:
+            self.say(text, name, extra=extra)
+
+    def say(self, text: Text | None, step_id: str, *, new_line: bool = False,
+            suffix: str | None = None, extra: dict | None = None) -> None:
+        rendered = self.render(text, self.channel, extra)
+        if not rendered:
+            return
+        if suffix is not None:
+            rendered = f"{rendered.rstrip(' .,')}, {press(suffix, self.lang, self.channel)}."
+        if self.channel == "voice" and self.replies and isinstance(self.replies[-1], Say):
+            self.replies.append(Pause(settings.PAUSE_BETWEEN_SENTENCES_SECONDS))
+        segments = tuple(Segment(number=v) if kind == "number" else Segment(text=v)
+                         for kind, v in templates.split_numbers(rendered))
+        rate = min(self.ctx.needs.speech_rate or 100, settings.MAX_SPEECH_RATE)
+        self.replies.append(Say(segments, step_id, new_line, rate, self.lang))
+
+    def render(self, text: Text | None, channel: str, extra: dict | None = None) -> str:
+        source = text.source(self.lang, channel) if text else None
+        if not source:
+            return ""
+        values = self.values(channel, track=True)
+        values.update(extra or {})
+        try:
+            return templates.render(source, values, self.lang, channel)
+        except NotDisclosed as exc:
+            self.flow_problem(f"a text tried to show '{exc.field}', which this caller may not "
+                              "be told; the sentence was left out")
+        except TemplateError as exc:
+            self.flow_problem(f"a text could not be filled in ({exc}); it was left out")
+        return ""
+
+    def send_text(self, step: Step) -> None:
+        who = self.st.values.get("_who") or {}
+        number = who.get("text_number")
+        if not who and self.values(self.channel)["caller"]["number_is_mobile"]:
+            number = self.ctx.caller_number  # nothing about a case can be in this text
+        if not number:
+            return
+        body = self.render(step.send_text, "sms")
+        if body:
+            segments = tuple(Segment(number=v) if k == "number" else Segment(text=v)
+                             for k, v in templates.split_numbers(body))
+            self.effects.append(fx.SendText(to=number, body=render_text([Say(segments)]),
+                                            purpose=f"{self.st.flow}.{step.id}"))
+
+    def values(self, channel: str, track: bool = False) -> dict:
+        """What templates and conditions see: saved answers and the known objects."""
+        stored = self.st.values
+        out = {k: v for k, v in stored.items() if not k.startswith("_")}
+        out["caller"] = stored.get("caller") or self.default_caller()
+        case = stored.get("case", {})
+        may = {**may_from_fields(()), **stored.get("may", {})}
+        if channel != self.channel and stored.get("_who"):
+            # A text sent during a call: what may be texted is decided again, for texts.
+            allowed = self.ctx.allowed_fields(Verified(**stored["_who"]), channel)
+            case, may = filter_case(case, allowed), may_from_fields(allowed)
+        guard = GuardedCase(case, track)
+        if track:
+            self.guards.append((guard, channel))
+            self.who_seen = stored.get("_who") or self.who_seen
+        out["case"] = guard
+        out["may"] = may
+        out["service"] = self.service()
+        out["pin_check"] = {"ok": False, "locked": False, **stored.get("pin_check", {})}
+        out["dial"] = {"answered": False, "status": "", **stored.get("dial", {})}
+        out["channel"], out["language"] = self.channel, self.lang
+        return out
+
+    def default_caller(self) -> dict:
+        """Before identify_caller runs: what the number alone says (nothing about a case)."""
+        if self._caller is None:
+            self._caller = caller_values(self.ctx.identify_caller())
+        return self._caller
+
+    def service(self) -> dict:
+        if self._service is None:
+            self._service = self.ctx.service().to_dict()
+        return self._service
+
+    def cond(self, expression: str) -> bool:
+        try:
+            return templates.evaluate(expression, self.values(self.channel), self.lang,
+                                      self.channel)
+        except NotDisclosed:
+            return False
+        except TemplateError as exc:
+            self.flow_problem(f"the condition '{expression}' could not be worked out ({exc})")
+            return False
+
+    def flow_problem(self, summary: str) -> None:
+        self.effects.append(fx.RaiseAction(action="flow_problem", urgency=fx.HIGH,
+                                           summary=f"{self.st.flow}: {summary}"))

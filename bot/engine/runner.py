@@ -1,0 +1,404 @@
+"""Run one turn: `advance(flow, state, input, context) -> (state, replies, effects)`.
+
+Pure: everything outside (data, time, the caller's needs) comes through `context`; nothing is
+read from a clock or chance. See flows/README.md for the order a step runs in.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from . import effects as fx
+from . import settings
+from .actions import REGISTRY, ActionCall
+from .commands import match_command
+from .io import Input, Pause, State, reply_from_dict
+from .matching import as_key, best_phrase, digits_in, normalise, yes_or_no
+from .model import Flow, Option, Step
+from .output import Output
+
+WAIT, END = "wait", "end"
+
+
+class EngineError(RuntimeError):
+    """A flow did something the validator should have caught (e.g. ran too many steps)."""
+
+
+def advance(flow: Flow, state, inp: Input, context):
+    """Take one input; return the new state, what to say, and what the world must do."""
+    if state is None:
+        st = State(flow=flow.name)
+    elif isinstance(state, dict):
+        st = State.from_dict(copy.deepcopy(state))
+    else:
+        st = copy.deepcopy(state)
+    turn = Turn(flow, st, context)
+    turn.handle(inp)
+    return turn.finish()
+
+
+class Turn(Output):
+    """One turn of one conversation: takes the input, runs steps until it must wait."""
+
+    def __init__(self, entry: Flow, st: State, ctx):
+        self.entry, self.st, self.ctx = entry, st, ctx
+        self.flows = entry.flowset
+        if self.flows is None or self.flows.commands is None:
+            raise EngineError("flows were loaded without commands.yaml; load the whole directory")
+        self.cmds = self.flows.commands
+        self.channel = ctx.channel
+        self.lang = ctx.language if ctx.language in self.cmds.languages else "en"
+        self.replies: list = []
+        self.effects: list = []
+        self.scratch: dict = {}
+        self.guards: list = []  # (GuardedCase, channel) per rendered text
+        self.prefill: Input | None = None
+        self.prompt_from = 0
+        self.keep_last = False
+        self._service = None
+        self._caller: dict | None = None
+        self.who_seen: dict | None = None  # the verified caller, kept for the audit effect
+
+    # ---- entry points -------------------------------------------------------------------
+    def handle(self, inp: Input) -> None:
+        st = self.st
+        st.turn += 1
+        if inp.kind in ("digits", "speech") and not inp.text.strip():
+            inp = Input.silence()  # Twilio's empty Digits/SpeechResult after a timeout
+        if st.ended and inp.kind in ("silence", "dial", "recording"):
+            return  # the call is over; only a new call or a new text starts again
+        if inp.kind == "start" or st.ended or (st.step is None and st.pending is None):
+            self.st = State(flow=self.entry.name, turn=st.turn)
+            if inp.kind in ("text", "speech", "digits"):
+                command = self.command_in(inp)
+                if command and command != "repeat":
+                    return self.run_command(command, inp)
+                self.prefill = inp if inp.kind == "text" else None
+            return self.run(self.entry.name, self.entry.start)
+        if inp.kind == "silence":
+            return self.on_silence()
+        st.silent_seconds, st.silences = 0, 0
+        if st.pending:
+            return self.on_pending(inp)
+        step = self.current_step()
+        if step.input == "dial":
+            return self.on_dial(step, inp)
+        command = self.command_in(inp)
+        if command == "danger" and step.input == "choice":
+            option, _key = self.match_option(step, inp)
+            if option is not None and option.confirm:
+                command = None  # the step asks this very question: its own answer wins
+        if command:
+            return self.run_command(command, inp)
+        self.on_answer(step, inp)
+
+    def finish(self):
+        shown: dict[str, set[str]] = {}
+        for guard, channel in self.guards:
+            shown.setdefault(channel, set()).update(guard.shown)
+        for channel, fields in shown.items():
+            if fields:
+                who = self.who_seen or {}
+                self.effects.append(fx.Disclosed(
+                    fields=tuple(sorted(fields)), channel=channel,
+                    person_id=who.get("id"), case_id=who.get("case_id")))
+        return self.st, self.replies, self.effects
+
+    # ---- commands ---------------------------------------------------------------------
+    def command_in(self, inp: Input) -> str | None:
+        return match_command(self.cmds, inp.kind, inp.text, channel=self.channel,
+                             language=self.lang,
+                             opted_out=lambda: self.ctx.identify_caller().opted_out)
+
+    def run_command(self, name: str, inp: Input) -> None:
+        if name == "repeat":
+            return self.repeat()
+        if name == "danger" and self.low_confidence(inp):
+            self.st.pending = {"kind": "command", "name": name, "heard": inp.text}
+            return self.confirm_prompt("confirm_danger")
+        target = self.cmds.commands[name].call
+        self.push_return()
+        self.run(target, self.flows[target].start)
+
+    def repeat(self) -> None:
+        if self.st.last:
+            self.replies += [reply_from_dict(r) for r in self.st.last]
+        elif self.st.step:
+            self.ask(self.current_step(), reprompt=True)
+
+    def push_return(self) -> None:
+        if self.st.step and not self.st.ended:
+            self.st.stack.append({"flow": self.st.flow, "step": self.st.step})
+            del self.st.stack[: -settings.MAX_CALL_DEPTH]
+
+    # ---- answers ----------------------------------------------------------------------
+    def on_answer(self, step: Step, inp: Input) -> None:
+        if step.input == "choice":
+            option, key = self.match_option(step, inp)
+            if option is None:
+                return self.no_match(step, inp, key)
+            if option.confirm and self.low_confidence(inp):
+                self.st.pending = {"kind": "option", "key": option.key, "heard": inp.text}
+                return self.confirm_prompt("confirm")
+            return self.choose(step, option)
+        value = self.read_value(step, inp)
+        if value is None:
+            return self.no_match(step, inp, None)
+        if step.input == "pin":
+            self.scratch[step.save or "pin"] = value
+        elif step.save:
+            self.st.values[step.save] = value
+        self.answered(step)
+
+    def read_value(self, step: Step, inp: Input):
+        if step.input in ("pin", "number"):
+            want = settings.PIN_LENGTH if step.input == "pin" else step.digits
+            digits = inp.text.strip() if inp.kind == "digits" else digits_in(inp.text)
+            return digits if digits.isdigit() and len(digits) == want else None
+        if inp.kind == "recording" and inp.url:
+            return {"url": inp.url, "seconds": inp.seconds}
+        if inp.kind in ("text", "speech") and inp.text.strip():
+            return inp.text.strip()
+        return None
+
+    def match_option(self, step: Step, inp: Input) -> tuple[Option | None, str | None]:
+        visible = self.visible_options(step)
+        by_key = {o.key: o for o in visible}
+        if inp.kind == "digits":
+            key = inp.text.strip()
+            return by_key.get(key), key
+        if inp.kind not in ("text", "speech"):
+            return None, None
+        key = as_key(inp.text)
+        if key is not None:
+            return by_key.get(key), key
+        words = {o.key: self.option_words(o) for o in visible}
+        found = best_phrase(normalise(inp.text), words)
+        return (by_key[found], None) if found else (None, None)
+
+    def option_words(self, option: Option) -> list[str]:
+        langs = ["en"] if self.lang == "en" else [self.lang, "en"]
+        return [w for lang in langs for w in option.words.get(lang, [])]
+
+    def visible_options(self, step: Step) -> list[Option]:
+        return [o for o in step.options if o.when is None or self.cond(o.when)]
+
+    def choose(self, step: Step, option: Option) -> None:
+        self.answered(step, go=False)
+        if option.call:
+            self.st.stack.append({"flow": self.st.flow, "step": step.id})
+            return self.run(option.call, self.flows[option.call].start)
+        self.run(self.st.flow, option.goto)
+
+    def answered(self, step: Step, go: bool = True) -> None:
+        self.st.tries, self.st.misheard = 0, 0
+        self.st.step = None
+        if self.channel == "voice":
+            self.replies.append(Pause(settings.PAUSE_AFTER_ENTRY_SECONDS))
+        if go:
+            self.follow(step)
+
+    def low_confidence(self, inp: Input) -> bool:
+        return inp.kind == "speech" and (inp.confidence or 0) < settings.CONFIRM_BELOW_CONFIDENCE
+
+    # ---- failures ---------------------------------------------------------------------
+    def no_match(self, step: Step, inp: Input, key: str | None) -> None:
+        st = self.st
+        st.tries += 1
+        if inp.kind == "speech":
+            st.misheard += 1
+        if step.otherwise:
+            st.tries, st.step = 0, None
+            return self.run(st.flow, step.otherwise)
+        if st.tries >= settings.MAX_TRIES:
+            return self.stuck()
+        if key is not None and step.input == "choice":
+            self.message("not_a_choice", key=key)
+        else:
+            self.message("no_match")
+        if self.channel == "voice" and st.misheard >= settings.MISHEARD_BEFORE_KEYPAD:
+            self.message("keypad_only")
+        self.keep_last = True
+        self.ask(step, reprompt=True)
+
+    def on_silence(self) -> None:
+        st = self.st
+        if self.channel != "voice" or st.step is None or self.current_step().input == "dial":
+            return
+        st.silent_seconds += self.timeout(self.current_step())
+        st.silences += 1
+        st.tries += 1
+        if (st.silent_seconds >= settings.SILENCE_LIMIT_SECONDS and st.silences >= 3
+                and st.flow != self.cmds.on_silence):
+            st.pending = None
+            return self.run(self.cmds.on_silence, self.flows[self.cmds.on_silence].start)
+        if st.pending:
+            return self.pending_failed()
+        if st.tries >= settings.MAX_TRIES:
+            return self.stuck()
+        self.message("no_input")
+        self.keep_last = True
+        self.ask(self.current_step(), reprompt=True)
+
+    def stuck(self) -> None:
+        """After repeated failures: offer a person, a call back or a text instead."""
+        st = self.st
+        st.tries, st.misheard = 0, 0
+        if st.flow == self.cmds.on_stuck:
+            target = self.cmds.commands["person"].call
+            st.step = None
+        else:
+            target = self.cmds.on_stuck
+            self.push_return()
+        self.run(target, self.flows[target].start)
+
+    # ---- read-back confirmation -------------------------------------------------------
+    def confirm_prompt(self, message: str) -> None:
+        heard = (self.st.pending or {}).get("heard", "")
+        self.prompt_from = len(self.replies)
+        self.message(message, heard=heard)
+        self.expect("confirm", keys=("1", "2"), hints=("yes", "no"))
+
+    def on_pending(self, inp: Input) -> None:
+        command = self.command_in(inp)
+        if command and command not in ("repeat", "danger"):
+            self.st.pending = None
+            return self.run_command(command, inp)
+        answer = yes_or_no(inp.text) if inp.kind != "recording" else None
+        if answer is None:
+            return self.pending_failed()
+        pending, self.st.pending = self.st.pending, None
+        self.st.tries = 0
+        if answer:
+            if pending["kind"] == "command":
+                return self.run_command(pending["name"], Input.digits("1"))
+            step = self.current_step()
+            return self.choose(step, next(o for o in step.options if o.key == pending["key"]))
+        self.message("no_match")
+        if self.st.step:
+            self.ask(self.current_step(), reprompt=True)
+
+    def pending_failed(self) -> None:
+        """No clear yes or no. After the limit, danger is treated as real: safety first."""
+        self.st.tries += 1
+        pending = self.st.pending
+        if self.st.tries < settings.MAX_TRIES:
+            self.message("no_match")
+            return self.confirm_prompt("confirm_danger" if pending["kind"] == "command"
+                                       else "confirm")
+        self.st.pending, self.st.tries = None, 0
+        if pending["kind"] == "command":
+            return self.run_command(pending["name"], Input.digits("1"))
+        self.stuck()
+
+    # ---- connecting to a person -------------------------------------------------------
+    def on_dial(self, step: Step, inp: Input) -> None:
+        status = inp.text if inp.kind == "dial" else "failed"
+        self.st.values["dial"] = {"answered": status == "completed", "status": status}
+        self.st.step = None
+        self.follow(step)
+
+    # ---- running steps ----------------------------------------------------------------
+    def run(self, flow_name: str, step_id: str) -> None:
+        self.st.flow, self.st.step = flow_name, None
+        self.prompt_from = len(self.replies)
+        for _ in range(settings.MAX_STEPS_PER_TURN):
+            step = self.flows[self.st.flow].steps[step_id]
+            outcome = self.execute(step)
+            if outcome in (WAIT, END) or outcome is None:
+                return
+            step_id = outcome
+        raise EngineError(f"flow '{flow_name}' ran more than {settings.MAX_STEPS_PER_TURN} "
+                          "steps in one turn")
+
+    def execute(self, step: Step) -> str | None:
+        if step.action:
+            self.call_action(step)
+        for line in step.say:
+            if line.when is None or self.cond(line.when):
+                self.say(line.text, step.id)
+        if step.send_text:
+            self.send_text(step)
+        if step.input == "dial":
+            if any(isinstance(e, fx.ConnectPerson) for e in self.effects):
+                self.st.step = step.id
+                return WAIT
+            self.st.values["dial"] = {"answered": False, "status": "not-connected"}
+        elif step.asks:
+            return self.ask(step)
+        if step.end:
+            self.end()
+            return END
+        if step.returns:
+            return self.pop()
+        return self.follow(step, run=False)
+
+    def follow(self, step: Step, run: bool = True) -> str | None:
+        """Take the first `next` branch whose condition holds; `call` pushes this step."""
+        for rule in step.next:
+            if rule.when is None or self.cond(rule.when):
+                if rule.call:
+                    if rule.then:
+                        self.st.stack.append({"flow": self.st.flow, "step": rule.then,
+                                              "mode": "run"})
+                    self.run(rule.call, self.flows[rule.call].start)
+                    return None
+                if run:
+                    self.run(self.st.flow, rule.goto)
+                    return None
+                return rule.goto
+        return None
+
+    def pop(self) -> str | None:
+        st = self.st
+        if not st.stack:
+            self.end()
+            return END
+        back = st.stack.pop()
+        if back.get("mode") == "run":
+            self.run(back["flow"], back["step"])
+            return None
+        st.flow = back["flow"]
+        self.ask(self.flows[back["flow"]].steps[back["step"]], reprompt=True)
+        return WAIT
+
+    def end(self) -> None:
+        if self.channel == "voice":
+            self.message("closing")
+            self.effects.append(fx.EndCall())
+        self.st.ended, self.st.step, self.st.stack = True, None, []
+        self.st.values, self.st.last = {}, []
+
+    def call_action(self, step: Step) -> None:
+        call = ActionCall(self.ctx, self.st.values, self.scratch, step.args)
+        REGISTRY[step.action].run(call)
+        self.effects += call.effects
+
+    # ---- asking -----------------------------------------------------------------------
+    def ask(self, step: Step, reprompt: bool = False) -> str | None:
+        if self.prefill is not None and step.input == "choice" and not reprompt:
+            option, _key = self.match_option(step, self.prefill)
+            self.prefill = None
+            if option is not None:
+                self.choose(step, option)
+                return None
+        self.prefill = None
+        if reprompt:
+            self.prompt_from = len(self.replies)
+        self.st.step = step.id
+        self.say(step.ask, step.id)
+        for option in self.visible_options(step) if step.input == "choice" else []:
+            self.say(option.label, step.id, new_line=True, suffix=option.key)
+        if step.input == "choice":
+            keys = tuple(o.key for o in self.visible_options(step))
+            hints = tuple(w for o in self.visible_options(step) for w in self.option_words(o))
+            self.expect("choice", keys=keys, hints=hints, step=step)
+        elif step.input == "message":
+            self.expect("message", step=step, record=self.channel == "voice")
+        else:
+            digits = settings.PIN_LENGTH if step.input == "pin" else step.digits
+            self.expect(step.input, step=step, num_digits=digits)
+        return WAIT
+
+    def current_step(self) -> Step:
+        return self.flows[self.st.flow].steps[self.st.step]
