@@ -52,7 +52,7 @@ class Settings:
     pin_key: str = ""
     timezone: str = "Europe/London"
     instance_dir: str = ""
-    organisation_name: str = "Caseline"
+    organisation_name: str = "Caseline update line"
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5
@@ -60,6 +60,8 @@ class Settings:
     pin_max_attempts: int = 5
     pin_lock_minutes: int = 60
     sms_verified_minutes: int = 15
+    voice_name: str = "Polly.Amy"
+    speech_end_seconds: int = 3
 
     @property
     def is_production(self) -> bool:

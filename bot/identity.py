@@ -51,10 +51,23 @@ def candidates_for_number(session: Session, number: str | None) -> list[Candidat
     return [_person(p) for p in people] + [_representative(r) for r in reps]
 
 
-def candidates_for_case(session: Session, reference: str) -> list[Candidate]:
-    """The person and representatives of the case with this reference (any letter case)."""
-    ref = "".join(reference.split()).upper()
+def find_case(session: Session, reference: str) -> Case | None:
+    """The case a caller names: its reference as written, or just its digits (keyed on a
+    phone keypad, "SG-100101" is 100101), when those digits name exactly one case."""
+    ref = "".join((reference or "").split()).upper()
+    if not ref:
+        return None
     case = session.exec(select(Case).where(Case.ref == ref)).first()
+    if case is not None or not ref.isdigit():
+        return case
+    found = [c for c in session.exec(select(Case).where(Case.ref.like(f"%{ref}")))
+             if "".join(ch for ch in c.ref if ch.isdigit()) == ref]
+    return found[0] if len(found) == 1 else None
+
+
+def candidates_for_case(session: Session, reference: str) -> list[Candidate]:
+    """The person and representatives of the case with this reference."""
+    case = find_case(session, reference)
     if case is None:
         return []
     person = session.get(Person, case.person_id)

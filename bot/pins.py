@@ -96,3 +96,42 @@ def _stored_digest(stored_hash: object) -> str | None:
 
 def _count(digits: str) -> str:
     return "1 digit" if len(digits) == 1 else f"{len(digits)} digits"
+
+
+# --- a PIN carried between two turns of one conversation -----------------------------------
+# A caller from a withheld number types their PIN, then their case reference; the PIN must
+# wait in the stored conversation state between the two requests. It is sealed there: its
+# digits are shifted by a keyed stream (HMAC with PIN_KEY and a fresh nonce), authenticated,
+# and the seal expires, so the state alone never reveals the PIN.
+
+def seal_pin(pin: str, key: str | bytes, *, now: float, nonce: str, ttl: int = 600) -> str:
+    """A short-lived, keyed token for `pin`; `nonce` must be fresh (e.g. a random hex)."""
+    pin = validate_pin(pin)
+    expires = int(now) + ttl
+    stream = _stream(key, nonce, expires, len(pin))
+    sealed = "".join(str((int(d) + s) % 10) for d, s in zip(pin, stream, strict=True))
+    return f"{nonce}.{expires}.{sealed}.{_tag(key, nonce, expires, sealed)}"
+
+
+def open_pin(token: str | None, key: str | bytes, *, now: float) -> str | None:
+    """The PIN sealed in `token`, or None if it is malformed, tampered with or expired."""
+    try:
+        nonce, expires_text, sealed, tag = (token or "").split(".")
+        expires = int(expires_text)
+    except ValueError:
+        return None
+    if not hmac.compare_digest(tag, _tag(key, nonce, expires, sealed)) or now > expires:
+        return None
+    stream = _stream(key, nonce, expires, len(sealed))
+    return "".join(str((int(c) - s) % 10) for c, s in zip(sealed, stream, strict=True))
+
+
+def _stream(key: str | bytes, nonce: str, expires: int, length: int) -> list[int]:
+    digest = hmac.new(_key_bytes(key), f"seal\x00{nonce}\x00{expires}".encode(),
+                      hashlib.sha256).digest()
+    return [b % 10 for b in digest[:length]]
+
+
+def _tag(key: str | bytes, nonce: str, expires: int, sealed: str) -> str:
+    message = f"tag\x00{nonce}\x00{expires}\x00{sealed}".encode()
+    return hmac.new(_key_bytes(key), message, hashlib.sha256).hexdigest()[:32]

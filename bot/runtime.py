@@ -6,9 +6,10 @@ whatever needs it, so nothing opens connections at import time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 import redis
@@ -17,6 +18,7 @@ from sqlmodel import Session
 
 from . import db
 from .config import Settings, load_settings
+from .models.types import utcnow
 from .redis_conn import get_redis
 
 
@@ -24,6 +26,11 @@ from .redis_conn import get_redis
 class Runtime:
     settings: Settings
     _engine: sa.Engine | None = field(default=None, repr=False)
+    # The time for conversations and sweeps; tests set a fixed clock here.
+    clock: Callable[[], datetime] = field(default=utcnow, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @classmethod
     def from_env(cls) -> Runtime:

@@ -184,3 +184,36 @@ def live_runtime(runtime, fake_twilio):
     server.server_close()
     thread.join(5)
     live.close()
+
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "bot" / "demo" / "demo.yaml"
+
+
+@pytest.fixture
+def demo_runtime(runtime):
+    """The runtime with the demo cases imported (the people in bot/demo/demo.yaml)."""
+    from bot.importer import import_file
+
+    import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
+    return runtime
+
+
+@pytest.fixture
+def phone(demo_runtime):
+    """phone(from_number) -> a SimulatedPhone texting and calling the app's real webhooks."""
+    from bot.phone_sim import SimulatedPhone, path_of
+    from webhooks import create_app
+
+    client = create_app(demo_runtime).test_client()
+
+    def transport(url, form, headers):
+        response = client.post(path_of(url), data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    def make(from_number: str) -> SimulatedPhone:
+        settings = demo_runtime.settings
+        return SimulatedPhone(transport, public_url=settings.public_url,
+                              auth_token=settings.twilio_auth_token, from_number=from_number,
+                              to_number=settings.twilio_phone_number)
+
+    return make

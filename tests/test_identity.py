@@ -99,6 +99,7 @@ def test_case_reference_and_pin_from_a_withheld_number(session):
                     candidates=candidates)
     assert result.ok and result.matches[0].ref == "P-H"
     assert candidates_for_case(session, "SG-404") == []
+    assert {c.ref for c in candidates_for_case(session, "2001")} == {"P-H", "R-H"}  # keypad
 
 
 def test_guessing_one_reference_from_many_calls_locks_the_reference(session):

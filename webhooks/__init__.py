@@ -14,9 +14,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["caseline"] = runtime
 
+    from . import errors
     from .health import bp as health_bp
     from .status import bp as status_bp
+    from .twilio_in import bp as twilio_in_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(status_bp)
+    app.register_blueprint(twilio_in_bp)
+    errors.register(app)
     return app

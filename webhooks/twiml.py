@@ -76,8 +76,8 @@ def _gather_options(expect: Expect, action: str, settings: VoiceSettings) -> dic
                    timeout=_timeout(expect, settings), action_on_empty_result=True,
                    language=expect.locale or settings.language)
     if expect.speech:
-        end = max(expect.speech_end, settings.speech_end_seconds)
-        options["speech_timeout"] = end * 3 if settings.extra_time else end
+        factor = 3 if settings.extra_time else 1
+        options["speech_timeout"] = max(expect.speech_end, settings.speech_end_seconds * factor)
         if expect.hints:
             options["hints"] = ", ".join(expect.hints)
     if expect.num_digits:
@@ -88,8 +88,8 @@ def _gather_options(expect: Expect, action: str, settings: VoiceSettings) -> dic
 
 
 def _timeout(expect: Expect, settings: VoiceSettings) -> int:
-    seconds = max(expect.timeout, MIN_TIMEOUT)
-    return seconds * 3 if settings.extra_time and expect.timeout < 3 * MIN_TIMEOUT else seconds
+    """At least 10 s to answer; three times that for people who need extra time or relay."""
+    return max(expect.timeout, MIN_TIMEOUT * (3 if settings.extra_time else 1))
 
 
 def _say(target: VoiceResponse | Gather, reply: SayReply, settings: VoiceSettings) -> None:

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from .audit import Disclosure, Interaction
 from .cases import Case, CaseUpdate, FeedbackAnswer
-from .inbound import InboundEvent, PinGuard
+from .inbound import InboundEvent, OptOut, PinGuard
 from .messaging import ConversationState, OutboxMessage, SendAttempt
 from .org import Team, Worker
 from .people import CommunicationNeeds, Person, PersonPhone, Representative
@@ -34,7 +34,8 @@ __all__ = [
     "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
     "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction", "Disclosure",
     "FeedbackAnswer", "InboundEvent", "Interaction", "LineType", "MspAchieved", "MspAsked",
-    "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard", "Representative",
+    "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard",
+    "Representative",
     "RespondentKind", "RiskResult", "STAGE_WORDS", "SendAttempt", "StaffAction", "Stage", "Team",
     "UTCDateTime", "Worker", "metadata", "utcnow",
 ]

@@ -46,3 +46,17 @@ class PinGuard(SQLModel, table=True):
     first_failure_at: datetime | None = timestamp_field()
     locked_until: datetime | None = timestamp_field()
     updated_at: datetime = updated_at_field()
+
+
+class OptOut(SQLModel, table=True):
+    """A number that asked us to stop (STOP and Twilio's other words) or said "wrong number".
+
+    Nothing proactive goes to it until it texts START again; staff see why.
+    """
+
+    __tablename__ = "opt_out"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True, index=True, description="E.164")
+    reason: str = Field(max_length=20, description="stop or wrong_number")
+    created_at: datetime = created_at_field()

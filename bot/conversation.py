@@ -1,0 +1,179 @@
+"""One inbound text or call step, from Twilio's form to what we answer.
+
+1. The request is stored (its own commit) before anything acts on it. Its key is the
+   MessageSid, or the CallSid plus the turn number carried in our action URLs, so a
+   Twilio retry finds the stored answer and gets it again instead of acting twice,
+   while a deliberate repeat (`*`) arrives with a new turn number and is answered.
+2. In one transaction: load the conversation, run the engine, carry out its effects,
+   save the conversation and the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.engine import Input, advance, load_flows
+from bot.engine.context import Needs
+
+from .effects import CallDirections, Turn, carry_out
+from .line import LineContext
+from .models import Channel, ConversationState, InboundEvent
+from .phones import InvalidPhoneNumber, is_withheld, mask, normalise
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ENTRY_FLOW = "welcome"
+VOICE_STATE_HOURS = 24  # a call's state is kept a day for the audit, then may be cleared
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: Channel
+    sid: str  # MessageSid or CallSid
+    raw_from: str
+    input: Input
+    turn: int = 0
+    params: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        if self.channel == Channel.SMS:
+            return f"sms:{self.sid}"
+        return f"voice:{self.sid}:{self.turn}"
+
+    @property
+    def number(self) -> str | None:
+        """The caller's E.164 number, or None when withheld or not a phone number."""
+        if is_withheld(self.raw_from):
+            return None
+        try:
+            return normalise(self.raw_from)
+        except InvalidPhoneNumber:
+            return None
+
+    @property
+    def conversation_key(self) -> str:
+        if self.channel == Channel.SMS:
+            return f"sms:{self.number or self.raw_from}"
+        return f"voice:{self.sid}"
+
+
+@dataclass
+class TurnOutput:
+    """What the webhook renders: the replies, and what only the call can do."""
+
+    replies: list
+    directions: CallDirections
+    needs: Needs
+    language: str
+    next_turn: int
+    ended: bool
+
+
+Renderer = Callable[[TurnOutput], str]
+
+
+class Flows:
+    """The shipped flows, loaded once per process (they are checked by `flows check`)."""
+
+    _cache: dict[str, object] = {}
+
+    @classmethod
+    def get(cls, directory: str):
+        if directory not in cls._cache:
+            cls._cache[directory] = load_flows(directory).raise_for_errors()
+        return cls._cache[directory]
+
+
+def process(runtime: Runtime, inbound: Inbound, render: Renderer) -> str:
+    """Store, run and answer one inbound step; a Twilio retry gets the same answer."""
+    stored = _store(runtime, inbound)
+    if stored is not None:
+        log.info("%s retried: answering as before", inbound.key.split(":")[0])
+        return stored
+    flows = Flows.get(str(runtime.settings.flows_path))
+    with runtime.session() as session:
+        event = session.exec(select(InboundEvent).where(InboundEvent.key == inbound.key)
+                             .with_for_update()).one()
+        if event.response is not None:  # a concurrent retry finished first
+            return event.response
+        response = _run(session, runtime, inbound, flows, render)
+        event.response, event.processed_at = response, runtime.now()
+    return response
+
+
+def _store(runtime: Runtime, inbound: Inbound) -> str | None:
+    """Keep the request before acting on it; return the stored answer of a retry."""
+    with runtime.session() as session:
+        existing = session.exec(select(InboundEvent).where(InboundEvent.key == inbound.key)).first()
+        if existing is not None:
+            return existing.response
+        try:
+            with session.begin_nested():
+                session.add(InboundEvent(key=inbound.key, channel=inbound.channel,
+                                         number=inbound.number or "", params=inbound.params))
+        except sa.exc.IntegrityError:
+            return None  # stored by a concurrent retry; process() waits on its row lock
+    log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
+    return None
+
+
+def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Renderer) -> str:
+    now = runtime.now()
+    settings = runtime.settings
+    conversation = _conversation(session, inbound, now, settings.sms_verified_minutes)
+    context = LineContext(session, settings, channel=inbound.channel.value, now=now,
+                          caller_number=inbound.number, conversation_key=inbound.sid)
+    state = conversation.state or None
+    flow = flows[state["flow"]] if state and state.get("flow") in flows else flows[ENTRY_FLOW]
+    new_state, replies, effects = advance(flow, state, inbound.input, context)
+    turn = Turn(session=session, settings=settings, channel=inbound.channel,
+                number=inbound.number, event_key=inbound.key, now=now)
+    directions = carry_out(turn, effects)
+    _save(conversation, new_state, now, settings.sms_verified_minutes)
+    session.add(conversation)
+    output = TurnOutput(replies=replies, directions=directions, needs=context.needs,
+                        language=context.language, next_turn=conversation.turn,
+                        ended=new_state.ended)
+    return render(output)
+
+
+def _conversation(session: Session, inbound: Inbound, now, verified_minutes: int):
+    """The stored conversation, or a fresh one; a text conversation forgets its PIN after
+    the verification window, so a phone left lying about cannot be read later."""
+    key = inbound.conversation_key
+    row = session.exec(select(ConversationState).where(ConversationState.key == key)
+                       .with_for_update()).first()
+    if row is None:
+        row = ConversationState(key=key, channel=inbound.channel, number=inbound.number or "",
+                                flow=ENTRY_FLOW, state={})
+        session.add(row)
+        session.flush()
+        return row
+    if inbound.channel == Channel.SMS and row.verified_until and row.verified_until < now:
+        row.state, row.verified_until = {}, None
+    if inbound.channel == Channel.SMS and row.updated_at < now - timedelta(
+            minutes=verified_minutes):
+        row.state = {}  # a text after a long gap starts afresh
+    return row
+
+
+def _save(row: ConversationState, state, now, verified_minutes: int) -> None:
+    data = state.to_dict()
+    row.state, row.flow = data, data.get("flow") or ENTRY_FLOW
+    row.turn += 1
+    verified = bool(data.get("values", {}).get("_who"))
+    if row.channel == Channel.SMS:
+        if verified and row.verified_until is None:
+            row.verified_until = now + timedelta(minutes=verified_minutes)
+        row.expires_at = now + timedelta(minutes=verified_minutes)
+    else:
+        row.expires_at = now + timedelta(hours=VOICE_STATE_HOURS)
+    row.updated_at = now

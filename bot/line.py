@@ -1,0 +1,248 @@
+"""The engine's `Context` over the database: who is calling, PINs, cases, the service.
+
+The engine asks; this answers from the database within the turn's transaction. The
+"doing" actions come from `EffectActions`: they only describe effects, which
+`bot.effects` then carries out in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.engine.context import EffectActions, Identity, Needs, PinResult, ServiceInfo, Verified
+
+from . import identity as ident
+from .config import Settings
+from .disclosure import allowed_fields as decide_fields
+from .models import (
+    STAGE_WORDS,
+    Case,
+    Interaction,
+    OptOut,
+    Person,
+    PersonPhone,
+    Representative,
+    Stage,
+    Team,
+    Worker,
+)
+from .office_hours import describe_hours, is_office_open
+from .phones import is_mobile, line_type
+from .pins import open_pin, seal_pin
+
+
+def parse_id(who_id: str | None) -> tuple[str, int] | None:
+    """'person:12' -> ('person', 12); anything else -> None."""
+    kind, _, number = (who_id or "").partition(":")
+    if kind in ("person", "representative") and number.isdigit():
+        return kind, int(number)
+    return None
+
+
+class LineContext(EffectActions):
+    """One turn's view of the world for the engine."""
+
+    def __init__(self, session: Session, settings: Settings, *, channel: str, now: datetime,
+                 caller_number: str | None, conversation_key: str,
+                 recipient_id: str | None = None):
+        self.session, self.settings = session, settings
+        self.channel, self.now = channel, now
+        self.caller_number = caller_number
+        self.conversation_key = conversation_key  # guards PINs from a withheld number
+        self.recipient_id = recipient_id
+        self._candidates = ident.candidates_for_number(session, caller_number)
+        person = self._only_person()
+        self.language = (person.language if person else "en") or "en"
+        self.needs = Needs(extra_time=bool(person and person.extra_time),
+                           relay=bool(person and person.uses_relay),
+                           speech_rate=person.speech_rate if person else 100)
+
+    # ---- who is calling ------------------------------------------------------------------
+    def _only_person(self) -> Person | None:
+        """The person at this number when there is exactly one: their needs shape the call."""
+        person_ids = {c.person_id for c in self._candidates if c.kind == "person"}
+        if self.recipient_id and (parsed := parse_id(self.recipient_id)):
+            kind, record_id = parsed
+            if kind == "person":
+                person_ids = {record_id}
+        return self.session.get(Person, person_ids.pop()) if len(person_ids) == 1 else None
+
+    def identify_caller(self) -> Identity:
+        number = self.caller_number
+        opted_out = bool(number and self.session.exec(
+            select(OptOut).where(OptOut.number == number)).first())
+        return Identity(number=number,
+                        candidates=tuple(f"{c.kind}:{c.id}" for c in self._candidates),
+                        number_is_mobile=bool(number and is_mobile(number)),
+                        opted_out=opted_out)
+
+    def recipient(self) -> Verified | None:
+        parsed = parse_id(self.recipient_id)
+        return self._verified(*parsed) if parsed else None
+
+    def check_pin(self, identity: Identity, pin: str) -> PinResult:
+        candidates = [c for c in self._candidates
+                      if f"{c.kind}:{c.id}" in set(identity.candidates)]
+        token = self._seal(pin)
+        result = ident.check_pin(self.session, guard_keys=[self._guard_key()],
+                                 candidates=candidates, pin=pin, **self._pin_rules())
+        return self._result(result, token)
+
+    def check_reference(self, reference: str, token: str | None) -> PinResult:
+        pin = open_pin(token, self.settings.pin_key, now=self.now.timestamp()) or ""
+        ref = "".join((reference or "").split()).upper()
+        candidates = ident.candidates_for_case(self.session, ref)
+        result = ident.check_pin(self.session,
+                                 guard_keys=[self._guard_key(), f"ref:{ref or '-'}"],
+                                 candidates=candidates, pin=pin, **self._pin_rules())
+        return self._result(result, None)
+
+    def _pin_rules(self) -> dict:
+        s = self.settings
+        return dict(key=s.pin_key, now=self.now, max_attempts=s.pin_max_attempts,
+                    lock_minutes=s.pin_lock_minutes)
+
+    def _guard_key(self) -> str:
+        return self.caller_number or f"withheld:{self.conversation_key}"
+
+    def _seal(self, pin: str) -> str | None:
+        try:
+            return seal_pin(pin, self.settings.pin_key, now=self.now.timestamp(),
+                            nonce=secrets.token_hex(8))
+        except ValueError:
+            return None  # not a PIN at all: nothing to carry to the reference check
+
+    def _result(self, result: ident.PinCheck, token: str | None) -> PinResult:
+        if not result.ok:
+            return PinResult(ok=False, locked=result.locked, token=token)
+        who = self._verified(result.matches[0].kind, result.matches[0].id)
+        return PinResult(ok=True, who=who, token=token)
+
+    def _verified(self, kind: str, record_id: int) -> Verified | None:
+        if kind == "person":
+            person = self.session.get(Person, record_id)
+            if person is None:
+                return None
+            case = self._case_of(person.id)
+            numbers = self._numbers(person.id)
+            mobile = next((n for n in numbers if is_mobile(n)), None)
+            return Verified(id=f"person:{person.id}", kind="person",
+                            first_name=person.first_name,
+                            case_id=str(case.id) if case else None,
+                            callback_number=numbers[0] if numbers else None,
+                            text_number=None if person.discreet else mobile)
+        rep = self.session.get(Representative, record_id)
+        if rep is None:
+            return None
+        case = self._case_of(rep.person_id)
+        return Verified(id=f"representative:{rep.id}", kind="representative",
+                        first_name=rep.first_name, case_id=str(case.id) if case else None,
+                        relationship=rep.relationship, callback_number=rep.number,
+                        text_number=rep.number if is_mobile(rep.number) else None)
+
+    def _numbers(self, person_id: int) -> list[str]:
+        rows = self.session.exec(select(PersonPhone).where(PersonPhone.person_id == person_id)
+                                 .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
+        return [r.number for r in rows]
+
+    def _case_of(self, person_id: int) -> Case | None:
+        """The person's open case, else their most recently closed one."""
+        cases = self.session.exec(select(Case).where(Case.person_id == person_id)
+                                  .order_by(Case.opened_at.desc(), Case.id.desc())).all()
+        return next((c for c in cases if not c.is_closed), cases[0] if cases else None)
+
+    # ---- what may be told ------------------------------------------------------------------
+    def allowed_fields(self, who: Verified, channel: str) -> frozenset[str]:
+        case, person, rep = self._records(who)
+        if case is None:
+            return frozenset()
+        return decide_fields(case, person, rep, channel)
+
+    def _records(self, who: Verified):
+        parsed = parse_id(who.id)
+        if parsed is None or not who.case_id:
+            return None, None, None
+        case = self.session.get(Case, int(who.case_id))
+        person = self.session.get(Person, case.person_id) if case else None
+        rep = self.session.get(Representative, parsed[1]) if parsed[0] == "representative" \
+            else None
+        return case, person, rep
+
+    def load_case(self, who: Verified) -> dict | None:
+        case, person, _rep = self._records(who)
+        if case is None:
+            return None
+        worker = self.session.get(Worker, case.worker_id)
+        cover = self.session.get(Worker, worker.cover_worker_id) if worker.cover_worker_id \
+            else None
+        today = self.now.astimezone(self.settings.tz).date()
+        if cover is not None and cover.is_away(today):
+            cover = None  # the duty team covers when the cover worker is away too
+        return {
+            "person_first_name": person.first_name,
+            "withheld": case.withhold_details,
+            "closed": case.stage == Stage.CLOSED,
+            "status_words": STAGE_WORDS[case.stage],
+            "latest_news": case.latest_news,
+            "news_date": _local_date(case.news_updated_at, self.settings),
+            "worker_name": worker.full_name, "worker_number": worker.direct_number,
+            "worker_away": worker.is_away(today),
+            "cover_name": cover.full_name if cover else None,
+            "cover_number": cover.direct_number if cover else None,
+            "next_contact": case.next_contact_by.isoformat() if case.next_contact_by else None,
+            "closed_on": _local_date(case.closed_at, self.settings),
+            "outcome_words": case.closure_summary,
+        }
+
+    def last_contact(self, who: Verified) -> dict | None:
+        """What this caller asked for last time, so nobody has to repeat their story."""
+        parsed = parse_id(who.id)
+        if parsed is None:
+            return None
+        column = Interaction.person_id if parsed[0] == "person" \
+            else Interaction.representative_id
+        last = self.session.exec(
+            select(Interaction).where(column == parsed[1],
+                                      Interaction.kind.in_(("message_left", "callback_request")))
+            .order_by(Interaction.created_at.desc(), Interaction.id.desc())).first()
+        if last is None:
+            return None
+        case = self.session.get(Case, last.case_id) if last.case_id else None
+        worker = self.session.get(Worker, case.worker_id) if case else None
+        return {"kind": "message" if last.kind == "message_left" else "callback",
+                "on": _local_date(last.created_at, self.settings),
+                "passed_to": worker.first_name if worker else "the duty team"}
+
+    def service(self) -> ServiceInfo:
+        team = self._team()
+        s = self.settings
+        line = s.twilio_voice_number if self.channel == "voice" and s.twilio_voice_number \
+            else s.twilio_phone_number
+        if team is None:
+            return ServiceInfo(name=s.organisation_name, line_number=line, duty_number=line,
+                               out_of_hours_number=line, office_hours="", office_open=False)
+        return ServiceInfo(name=s.organisation_name, line_number=line,
+                           duty_number=team.duty_number,
+                           out_of_hours_number=team.out_of_hours_number,
+                           office_hours=describe_hours(team),
+                           office_open=is_office_open(team, self.now, s.tz))
+
+    def _team(self) -> Team | None:
+        """The team of the caller's worker when known, else the first team."""
+        person = self._only_person()
+        case = self._case_of(person.id) if person else None
+        if case is not None:
+            return self.session.get(Team, self.session.get(Worker, case.worker_id).team_id)
+        return self.session.exec(select(Team).order_by(Team.id)).first()
+
+
+def _local_date(moment: datetime | None, settings: Settings) -> str | None:
+    return moment.astimezone(settings.tz).date().isoformat() if moment else None
+
+
+def number_kind(number: str | None) -> str:
+    """'mobile', 'landline' or 'other' for a caller's number; 'none' when withheld."""
+    return line_type(number).value if number else "none"

@@ -1,0 +1,99 @@
+"""People text the line: verified, consent-aware, audited, GSM-7, retries acted on once."""
+
+from sqlmodel import Session, select
+
+from bot.engine.sms import cost
+from bot.models import Disclosure, InboundEvent, Interaction, OptOut, StaffAction
+
+EDITH, JOAN, KERRY, GORDON = "+447700900101", "+447700900201", "+447700900106", "+447700900104"
+STRANGER = "+447700900999"
+
+
+def _all(texts):
+    return "\n".join(texts)
+
+
+def _verified(texter, pin):
+    """Ask for news and give the PIN; return everything the line says after the PIN."""
+    assert "PIN" in _all(texter.text("Any news?"))
+    return _all(texter.text(pin))
+
+
+def test_a_person_texts_verifies_and_hears_their_case(phone, demo_runtime):
+    edith = phone(EDITH)
+    first = _all(edith.text("Any news?"))
+    assert "PIN" in first and "Sam" not in first
+    answer = _all(edith.text("4821"))
+    assert "Sam Okafor" in answer and "0113 496 0123" in answer
+    with Session(demo_runtime.engine) as session:
+        fields = {d.field for d in session.exec(select(Disclosure))}
+    assert {"worker_name", "worker_number", "status_words"} <= fields
+
+
+def test_every_reply_is_gsm7_and_at_most_two_parts(phone):
+    for number, pin in ((EDITH, "4821"), (JOAN, "5937"), (KERRY, "6173")):
+        texter = phone(number)
+        for message in (texter.text("hello") + texter.text("Any news?") + texter.text(pin)
+                        + texter.text("3")):
+            report = cost(message)
+            assert report.encoding == "GSM-7" and report.parts <= 2, message
+
+
+def test_wrong_pin_says_nothing(phone):
+    answer = _all(phone(EDITH).text("1111"))
+    assert "Sam" not in answer and "Edith" not in answer
+
+
+def test_a_stranger_learns_nothing(phone):
+    stranger = phone(STRANGER)
+    said = _all(stranger.text("Is there a case for Edith Marsh?") + stranger.text("4821"))
+    for secret in ("Edith", "Sam", "Okafor", "0113 496 0123", "SG-100101", "worker"):
+        assert secret not in said
+
+
+def test_representative_hears_only_their_scopes(phone):
+    answer = _verified(phone(JOAN), "5937")
+    assert "finding out what happened" in answer  # the status scope
+    assert "Sam Okafor" not in answer and "0113 496 0123" not in answer  # no worker scope
+    assert "latest news" not in answer.lower()  # no news scope
+
+
+def test_discreet_person_gets_no_detail_by_text(phone):
+    answer = _verified(phone(KERRY), "6173")
+    assert "Kerry" in answer or "call" in answer.lower()  # verified, then told how to hear it
+    assert "Nadia" not in answer and "0114 496 0201" not in answer
+
+
+def test_withheld_case_says_only_that_the_worker_will_contact(phone):
+    answer = _verified(phone(GORDON), "8352")
+    assert "will contact you" in answer or "will be in touch" in answer
+    assert "Sam" not in answer and "police" not in answer.lower()
+
+
+def test_the_same_message_sid_is_processed_once(phone, demo_runtime):
+    edith = phone(EDITH)
+    form = {"MessageSid": "SM" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": EDITH,
+            "To": demo_runtime.settings.twilio_phone_number, "Body": "0"}
+    first = edith.post("/twilio/sms", form)
+    second = edith.post("/twilio/sms", form)
+    assert first == second and first[0] == 200
+    with Session(demo_runtime.engine) as session:
+        assert len(session.exec(select(InboundEvent)).all()) == 1
+        requests = session.exec(select(StaffAction).where(StaffAction.kind == "call_back")).all()
+    assert len(requests) <= 1
+
+
+def test_stop_is_recorded_and_an_open_case_raises_an_action(phone, demo_runtime):
+    edith = phone(EDITH)
+    edith.text("STOP")
+    with Session(demo_runtime.engine) as session:
+        assert session.exec(select(OptOut).where(OptOut.number == EDITH)).one().reason == "stop"
+        assert session.exec(select(Interaction).where(Interaction.kind == "opt_out")).first()
+    edith.text("START")
+    with Session(demo_runtime.engine) as session:
+        assert session.exec(select(OptOut)).all() == []
+
+
+def test_help_names_the_duty_number_and_relay_uk(phone):
+    answer = _all(phone(STRANGER).text("HELP"))
+    assert "18001" in answer

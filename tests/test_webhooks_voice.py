@@ -1,0 +1,167 @@
+"""People phone the line: accessible TwiML, PIN by keypad or speech, a person at `0`, retries."""
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.models import InboundEvent, StaffAction
+
+WINIFRED = "+441134960505"  # landline, slower speech, extra time
+EDITH = "+447700900101"
+HAROLD_AND_JEAN = "+441144960707"
+OFFICE_HOURS = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)  # a Wednesday morning
+NIGHT = datetime(2026, 11, 25, 22, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def at(demo_runtime):
+    def set_clock(moment):
+        demo_runtime.clock = lambda: moment
+    set_clock(OFFICE_HOURS)
+    return set_clock
+
+
+def check_twiml(step, voice="Polly.Amy"):
+    """Every answer to a call is TwiML Twilio accepts and this audience can use."""
+    assert len(step.xml.encode()) < 64_000
+    root = ET.fromstring(step.xml)
+    for gather in root.iter("Gather"):
+        assert list(gather), "an empty <Gather> says nothing before waiting"
+        assert gather.attrib["input"] == "dtmf speech"
+        assert gather.attrib["language"] == "en-GB"
+        assert int(gather.attrib["timeout"]) >= 10
+        assert gather.attrib["speechTimeout"] != "auto"
+        assert gather.attrib["actionOnEmptyResult"] == "true"
+    for say in root.iter("Say"):
+        assert say.attrib["voice"] == voice and say.attrib["language"] == "en-GB"
+    if root.find("Gather") is not None:
+        assert root.find("Redirect") is not None, "a <Redirect> safety net follows a <Gather>"
+
+
+def test_a_verified_call_hears_the_case_slowly_with_time_to_answer(phone, at):
+    winifred = phone(WINIFRED)
+    step = winifred.call()
+    check_twiml(step)
+    assert "press star" in step.text.lower() and "press 0" in step.text.lower()
+    assert int(step.gather["timeout"]) >= 30  # extra time
+    assert 'rate="85%"' in step.xml
+    step = winifred.press("1")
+    check_twiml(step)
+    assert "PIN" in step.text
+    step = winifred.press("6045")
+    check_twiml(step)
+    assert "Sam Okafor" in step.text
+    assert "0 1 1 3, 4 9 6, 0 1 2 3" in step.text  # read digit by digit in groups
+
+
+def test_pin_by_speech(phone, at):
+    edith = phone(EDITH)
+    edith.call()
+    edith.press("1")
+    step = edith.say("four eight two one", confidence=0.8)
+    check_twiml(step)
+    assert "Sam Okafor" in step.text
+
+
+def test_star_repeats_and_is_not_taken_for_a_retry(phone, at, demo_runtime):
+    edith = phone(EDITH)
+    edith.call()
+    edith.press("1")
+    heard = edith.press("4821").text
+    again = edith.press("*")
+    assert "Sam Okafor" in again.text and "Sam Okafor" in heard
+    with Session(demo_runtime.engine) as session:
+        keys = [e.key for e in session.exec(select(InboundEvent))]
+    assert len(keys) == len(set(keys)) == 4
+
+
+def test_a_twilio_retry_of_a_step_is_answered_the_same_and_acted_on_once(phone, at,
+                                                                         demo_runtime):
+    edith = phone(EDITH)
+    edith.call()
+    edith.press("1")
+    edith.press("4821")
+    action = edith.step.gather["action"]
+    form = {"CallSid": edith.call_sid, "AccountSid": "AC" + "0" * 32, "From": EDITH,
+            "To": demo_runtime.settings.twilio_phone_number, "Digits": "1"}
+    first, second = edith.post(action, form), edith.post(action, form)
+    assert first == second
+    with Session(demo_runtime.engine) as session:
+        assert len(session.exec(select(StaffAction).where(
+            StaffAction.kind == "call_back")).all()) == 1
+
+
+def test_zero_reaches_the_duty_line_in_office_hours(phone, at):
+    edith = phone(EDITH)
+    edith.call()
+    step = edith.press("0")
+    assert step.dial == "+441134960000"
+    step = edith.dial_result("no-answer")  # nobody picked up: take a message instead
+    check_twiml(step)
+    assert "message" in step.text.lower()
+
+
+def test_zero_out_of_hours_gives_the_out_of_hours_number(phone, at):
+    at(NIGHT)
+    edith = phone(EDITH)
+    edith.call()
+    step = edith.press("0")
+    assert step.dial is None or step.dial == "+447700900999"
+    assert "message" in step.text.lower() or step.dial
+
+
+def test_locked_out_caller_still_reaches_a_person(phone, at, demo_runtime):
+    edith = phone(EDITH)
+    edith.call()
+    edith.press("1")
+    for _ in range(6):  # wrong PIN, wrong reference, "try again": until the lock
+        said = edith.press("1111").text
+        if "cannot check your PIN" in said:
+            break
+        if "reference" in said:
+            edith.press("999999")
+        edith.press("1")  # try the PIN again
+    with Session(demo_runtime.engine) as session:
+        assert session.exec(select(StaffAction).where(
+            StaffAction.kind == "pin_locked")).first() is not None
+    assert "cannot check your PIN" in said and "Sam" not in said
+    step = edith.press("0")
+    assert step.dial == "+441134960000"
+
+
+def test_silence_three_times_never_hangs_up_early(phone, at):
+    edith = phone(EDITH)
+    edith.call()
+    for _ in range(3):
+        step = edith.silence()
+        check_twiml(step)
+        assert not step.ended
+
+
+def test_low_confidence_danger_is_read_back_then_urgent(phone, at, demo_runtime):
+    at(NIGHT)
+    edith = phone(EDITH)
+    edith.call()
+    step = edith.say("I feel unsafe", confidence=0.3)
+    assert "999" in step.text or "unsafe" in step.text.lower()
+    step = edith.press("1")
+    assert "9 9 9" in step.text  # spoken digit by digit
+    with Session(demo_runtime.engine) as session:
+        urgent = session.exec(select(StaffAction).where(
+            StaffAction.urgency == "urgent")).all()
+        from bot.models import OutboxMessage
+        alerts = session.exec(select(OutboxMessage).where(
+            OutboxMessage.purpose == "danger_alert")).all()
+    assert urgent
+    assert [a.to_number for a in alerts] == ["+447700900999"]
+    assert "Edith" not in alerts[0].body
+
+
+def test_shared_landline_the_pin_says_who(phone, at):
+    line = phone(HAROLD_AND_JEAN)
+    line.call()
+    line.press("1")
+    jean = line.press("5281").text
+    assert "Jean" in jean or "Nadia" in jean or "worker" in jean.lower()

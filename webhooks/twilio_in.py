@@ -1,0 +1,134 @@
+"""Texts and calls coming in: `POST /twilio/sms`, `POST /twilio/voice` and the voice steps.
+
+Handlers are thin: check the signature, read Twilio's form, hand it to
+`bot.conversation.process`, render the answer (TwiML). Any error still gets valid
+TwiML with a safe message and a number to call, with status 200 (see `errors.py`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from sqlmodel import select
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.audit import record_interaction
+from bot.conversation import Inbound, TurnOutput, process
+from bot.engine import Input, sms_messages
+from bot.models import Channel, Direction, Interaction
+
+from . import twiml
+from .security import twilio_signed
+
+bp = Blueprint("twilio_in", __name__)
+
+
+def _runtime():
+    return current_app.extensions["caseline"]
+
+
+def xml(body: str) -> Response:
+    return Response(body, status=200, mimetype="text/xml")
+
+
+@bp.post("/twilio/sms")
+@twilio_signed
+def incoming_text():
+    form = request.form
+    inbound = Inbound(channel=Channel.SMS, sid=form.get("MessageSid", ""),
+                      raw_from=form.get("From", ""), input=Input.sms(form.get("Body", "")),
+                      params=form.to_dict())
+    return xml(process(_runtime(), inbound, render_text_reply))
+
+
+def render_text_reply(output: TurnOutput) -> str:
+    response = MessagingResponse()
+    for body in sms_messages(output.replies):
+        response.message(body)
+    return str(response)
+
+
+@bp.post("/twilio/voice")
+@twilio_signed
+def incoming_call():
+    return _voice_turn(Input.start(), turn=0)
+
+
+@bp.post("/twilio/voice/answer")
+@twilio_signed
+def call_answer():
+    form = request.form
+    if form.get("Digits"):
+        inp = Input.digits(form["Digits"])
+    elif form.get("SpeechResult"):
+        inp = Input.speech(form["SpeechResult"], _confidence(form.get("Confidence")))
+    else:
+        inp = Input.silence()  # actionOnEmptyResult, or the Redirect safety net
+    return _voice_turn(inp)
+
+
+@bp.post("/twilio/voice/record")
+@twilio_signed
+def call_recording():
+    form = request.form
+    seconds = form.get("RecordingDuration", "0")
+    inp = Input.recording(form.get("RecordingUrl", ""), int(seconds) if seconds.isdigit() else 0)
+    return _voice_turn(inp)
+
+
+@bp.post("/twilio/voice/dial")
+@twilio_signed
+def call_dial_result():
+    return _voice_turn(Input.dial(request.form.get("DialCallStatus", "failed")))
+
+
+@bp.post("/twilio/voice/transcription")
+@twilio_signed
+def call_transcription():
+    """Twilio's transcription of a message arrives later: add it to the message left."""
+    form = request.form
+    text = form.get("TranscriptionText", "")
+    runtime = _runtime()
+    with runtime.session() as session:
+        left = session.exec(select(Interaction).where(
+            Interaction.kind == "message_left",
+            Interaction.twilio_sid == form.get("CallSid", ""))
+            .order_by(Interaction.id.desc())).first()
+        if left is not None and text:
+            left.summary = f"{left.summary}\nTranscription: {text}"
+        elif text:
+            record_interaction(session, kind="transcription", direction=Direction.INBOUND,
+                               channel=Channel.VOICE, summary=text,
+                               twilio_sid=form.get("CallSid", "")[:64])
+    return "", 200
+
+
+def _confidence(raw: str | None) -> float:
+    try:
+        return max(0.0, min(1.0, float(raw)))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _voice_turn(inp: Input, turn: int | None = None) -> Response:
+    form = request.form
+    if turn is None:
+        turn = request.args.get("turn", "0")
+        turn = int(turn) if str(turn).isdigit() else 0
+    inbound = Inbound(channel=Channel.VOICE, sid=form.get("CallSid", ""),
+                      raw_from=form.get("From", ""), input=inp, turn=turn,
+                      params=form.to_dict())
+    return xml(process(_runtime(), inbound, render_call_step))
+
+
+def render_call_step(output: TurnOutput) -> str:
+    settings = _runtime().settings
+    base = settings.public_url.rstrip("/") + "/twilio/voice"
+    turn = f"?turn={output.next_turn}"
+    urls = twiml.CallUrls(answer=f"{base}/answer{turn}", record=f"{base}/record{turn}",
+                          dial=f"{base}/dial{turn}", transcription=f"{base}/transcription")
+    voice = twiml.VoiceSettings(voice=settings.voice_name,
+                                speech_end_seconds=settings.speech_end_seconds,
+                                extra_time=output.needs.extra_time or output.needs.relay)
+    caller_id = settings.twilio_voice_number or settings.twilio_phone_number
+    return twiml.render(output.replies, urls, voice, connect_to=output.directions.connect_to,
+                        caller_id=caller_id, hang_up=output.directions.hang_up or output.ended)
