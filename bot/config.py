@@ -101,12 +101,14 @@ def _defaults(env: str, instance: Path) -> dict[str, str]:
     """Defaults that make `caseline demo` and the tests work with nothing configured."""
     if env == "production":
         return {}
+    # The same in every non-production environment, so that `caseline chat` (development
+    # by default) signs requests the way `caseline demo` checks them.
     return {
         "database_url": f"sqlite:///{instance / 'caseline.db'}",
-        "secret_key": f"{env}-only-secret-key",
-        "pin_key": f"{env}-only-pin-key",
+        "secret_key": "local-only-secret-key",
+        "pin_key": "local-only-pin-key",
         "twilio_account_sid": FAKE_TWILIO_SID,
-        "twilio_auth_token": f"{env}-only-auth-token",
+        "twilio_auth_token": "local-only-auth-token",
         "twilio_phone_number": "+447700900000",
         # The local fake Twilio (`caseline fake-twilio`, started by `caseline demo`).
         "twilio_api_base": "http://127.0.0.1:5010",

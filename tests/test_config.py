@@ -74,7 +74,7 @@ def test_production_lists_every_problem_at_once():
     ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "fake Twilio is not allowed"),
     ({"DATABASE_URL": "sqlite:////srv/caseline.db"}, "must be PostgreSQL"),
     ({"PIN_KEY": "short"}, "PIN_KEY is too short"),
-    ({"TWILIO_AUTH_TOKEN": "development-only-auth-token"}, "placeholder"),
+    ({"TWILIO_AUTH_TOKEN": "local-only-auth-token"}, "placeholder"),
 ])
 def test_production_refuses_fakes_and_placeholders(change, message):
     with pytest.raises(ConfigError, match=message):
