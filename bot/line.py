@@ -118,8 +118,11 @@ class LineContext(EffectActions):
     def _result(self, result: ident.PinCheck, token: str | None) -> PinResult:
         if not result.ok:
             return PinResult(ok=False, locked=result.locked, token=token)
-        who = self._verified(result.matches[0].kind, result.matches[0].id)
-        return PinResult(ok=True, who=who, token=token)
+        verified = [v for m in result.matches if (v := self._verified(m.kind, m.id))]
+        by_case = {v.case_id: v for v in verified}  # one choice per case
+        if len(by_case) > 1:  # e.g. a son who represents both his parents, with one PIN
+            return PinResult(ok=True, who=None, choices=tuple(by_case.values()), token=token)
+        return PinResult(ok=True, who=verified[0] if verified else None, token=token)
 
     def _verified(self, kind: str, record_id: int) -> Verified | None:
         if kind == "person":
@@ -130,7 +133,7 @@ class LineContext(EffectActions):
             numbers = self._numbers(person.id)
             mobile = next((n for n in numbers if is_mobile(n)), None)
             return Verified(id=f"person:{person.id}", kind="person",
-                            first_name=person.first_name,
+                            first_name=person.first_name, about=person.first_name,
                             case_id=str(case.id) if case else None,
                             callback_number=numbers[0] if numbers else None,
                             text_number=None if person.discreet else mobile)
@@ -138,8 +141,10 @@ class LineContext(EffectActions):
         if rep is None:
             return None
         case = self._case_of(rep.person_id)
+        about = self.session.get(Person, rep.person_id).first_name
         return Verified(id=f"representative:{rep.id}", kind="representative",
-                        first_name=rep.first_name, case_id=str(case.id) if case else None,
+                        first_name=rep.first_name, about=about,
+                        case_id=str(case.id) if case else None,
                         relationship=rep.relationship, callback_number=rep.number,
                         text_number=rep.number if is_mobile(rep.number) else None)
 
@@ -213,7 +218,7 @@ class LineContext(EffectActions):
         case = self.session.get(Case, last.case_id) if last.case_id else None
         worker = self.session.get(Worker, case.worker_id) if case else None
         return {"kind": "message" if last.kind == "message_left" else "callback",
-                "on": _local_date(last.created_at, self.settings),
+                "date": _local_date(last.created_at, self.settings),
                 "passed_to": worker.first_name if worker else "the duty team"}
 
     def service(self) -> ServiceInfo:

@@ -44,11 +44,35 @@ def test_wrong_pin_says_nothing(phone):
     assert "Sam" not in answer and "Edith" not in answer
 
 
+# Names, workers, stages and dates of the demo cases: none may reach an unknown caller.
+SECRETS = ("Edith", "Marsh", "Sam", "Okafor", "0113 496 0123", "SG-100101", "Rachel", "Tom",
+           "finding out what happened", "plan", "closed", "January", "February", "March",
+           "April", "May", "June", "July", "August", "September", "October", "November",
+           "December")
+
+
 def test_a_stranger_learns_nothing(phone):
     stranger = phone(STRANGER)
-    said = _all(stranger.text("Is there a case for Edith Marsh?") + stranger.text("4821"))
-    for secret in ("Edith", "Sam", "Okafor", "0113 496 0123", "SG-100101", "worker"):
-        assert secret not in said
+    said = [stranger.text(m) for m in ("Is there a case for Edith Marsh?", "1", "1234",
+                                        "100101", "1", "2", "3", "news", "0")]
+    for reply in (line for lines in said for line in lines):
+        for secret in SECRETS:
+            assert secret not in reply, (secret, reply)
+
+
+def test_a_stranger_calling_learns_nothing(phone, demo_runtime):
+    stranger = phone(STRANGER)
+    steps = [stranger.call()]
+    for key in ("1", "9999", "100101", "2", "3", "*"):
+        if stranger.step.record:
+            steps.append(stranger.leave_message())
+        elif stranger.step.gather:
+            steps.append(stranger.press(key))
+        else:
+            break
+    for step in steps:
+        for secret in SECRETS:
+            assert secret not in step.text, (secret, step.text)
 
 
 def test_representative_hears_only_their_scopes(phone):

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import effects as fx
+from . import settings
 from .context import Identity, PinResult, Verified
 from .disclosure import filter_case, may_from_fields
-from .forms import as_date
+from .forms import as_date, either
 
 
 @dataclass
@@ -77,6 +78,33 @@ def caller_values(identity: Identity, who: Verified | None = None, locked: bool 
     }
 
 
+def choice_values(choices: tuple[Verified, ...] = (), language: str = "en") -> dict:
+    """The `choice` object: the cases a PIN fits at this number, named by whom they are about.
+
+    Only built after a PIN matched, so the names may be said. More than
+    `settings.MAX_CASE_CHOICES` cases, or a case that cannot be named, is `too_many`: the
+    caller is asked to speak to a person and no names are kept.
+    """
+    names = [c.about for c in choices]
+    count = len(choices)
+    too_many = count > 1 and (count > settings.MAX_CASE_CHOICES or not all(names))
+    shown = [] if too_many else names
+    out = {"several": count > 1, "too_many": too_many, "count": count,
+           "names": either(shown, language) if count > 1 else ""}
+    for i in range(1, settings.MAX_CASE_CHOICES + 1):
+        out[f"name_{i}"] = shown[i - 1] if i <= len(shown) else ""
+    return out
+
+
+def last_values(data: dict | None = None) -> dict:
+    """The `last` object: the caller's own last contact, or empty values when there is none."""
+    return {"kind": "", "date": None, "passed_to": "", **(data or {})}
+
+
+def _as_data(who: Verified) -> dict:
+    return {k: getattr(who, k) for k in Verified.__dataclass_fields__}
+
+
 def _identity(call: ActionCall) -> Identity:
     data = call.values.get("_identity") or {"number": call.ctx.caller_number}
     return Identity(number=data.get("number"), candidates=tuple(data.get("candidates", ())),
@@ -96,7 +124,8 @@ def identify_caller(call: ActionCall) -> None:
     identity = call.ctx.identify_caller()
     _store_identity(call, identity)
     call.values["caller"] = caller_values(identity)
-    call.values.pop("_who", None)
+    for key in ("_who", "_choices", "choice", "last"):
+        call.values.pop(key, None)
 
 
 @action("identify_recipient", sets=("caller",))
@@ -105,17 +134,31 @@ def identify_recipient(call: ActionCall) -> None:
     identify_caller(call)
     who = call.ctx.recipient()
     if who is not None and call.ctx.channel == "sms":
-        call.values["_who"] = {k: getattr(who, k) for k in Verified.__dataclass_fields__}
+        call.values["_who"] = _as_data(who)
         call.values["caller"] = caller_values(_identity(call), who)
 
 
 def _apply_pin(call: ActionCall, result: PinResult) -> None:
     identity = _identity(call)
     call.values["pin_check"] = {"ok": result.ok, "locked": result.locked}
-    if result.ok and result.who:
-        call.values["_who"] = {k: getattr(result.who, k) for k in Verified.__dataclass_fields__}
-    call.values["caller"] = caller_values(identity, result.who if result.ok else None,
-                                          result.locked)
+    call.values.pop("_choices", None)
+    call.values.pop("choice", None)
+    who = result.who if result.ok else None
+    if result.ok and who is None and len(result.choices) == 1:
+        who = result.choices[0]
+    if who is not None:
+        call.values["_who"] = _as_data(who)
+    elif result.ok and len(result.choices) > 1:
+        # The PIN fits several cases: nobody is verified until the caller says which.
+        choice = choice_values(tuple(result.choices), call.ctx.language)
+        call.values["choice"] = choice
+        if not choice["too_many"]:
+            call.values["_choices"] = [_as_data(c) for c in result.choices]
+            for c in result.choices:  # the names are for saying: keep it in the audit trail
+                call.effects.append(fx.Disclosed(fields=("person_first_name",),
+                                                 channel=call.ctx.channel, person_id=c.id,
+                                                 case_id=c.case_id))
+    call.values["caller"] = caller_values(identity, who, result.locked)
     if result.locked:
         call.effects += call.ctx.raise_action(
             None, "pin_locked", fx.HIGH,
@@ -138,6 +181,57 @@ def check_reference(call: ActionCall) -> None:
     reference = str(call.values.pop(call.args.get("answer", "reference"), "") or "")
     result = call.ctx.check_reference(reference, call.values.pop("_pin_token", None))
     _apply_pin(call, result)
+
+
+@action("choose_case", args={"index": tuple(range(1, settings.MAX_CASE_CHOICES + 1))},
+        required=("index",), sets=("caller", "choice"))
+def choose_case(call: ActionCall) -> None:
+    """After a PIN that fits several cases: the caller chose case `index` (1 to 4)."""
+    choices = call.values.pop("_choices", None) or []
+    call.values.pop("choice", None)
+    index = int(call.args["index"])
+    if not 1 <= index <= len(choices):
+        call.effects += call.ctx.raise_action(
+            None, "flow_problem", fx.HIGH,
+            f"choose_case: there is no case {index} to choose; nobody was verified.")
+        return
+    who = Verified(**choices[index - 1])
+    call.values["_who"] = _as_data(who)
+    call.values["caller"] = caller_values(_identity(call), who)
+
+
+@action("load_last_contact", sets=("last",))
+def load_last_contact(call: ActionCall) -> None:
+    """The verified caller's own last message or call back request, so they need not repeat it.
+
+    Nothing before the PIN. `last.passed_to` (a staff name) is kept only for callers who may
+    know the worker on this channel; contacts older than LAST_CONTACT_MAX_DAYS are left out.
+    """
+    call.values["last"] = last_values()
+    who = call.who
+    if who is None:
+        return
+    last = last_contact_view(call.ctx.last_contact(who), call.ctx.now)
+    if last is None:
+        return
+    if last["passed_to"] and not may_from_fields(
+            call.ctx.allowed_fields(who, call.ctx.channel))["worker"]:
+        last["passed_to"] = ""
+    call.values["last"] = last_values(last)
+
+
+def last_contact_view(data, now) -> dict | None:
+    """Check the context's plain data; JSON-safe, or None when there is nothing to say."""
+    if not isinstance(data, dict) or data.get("kind") not in ("message", "callback"):
+        return None
+    try:
+        day = as_date(data.get("date", data.get("on")))  # "on" is accepted too
+    except (TypeError, ValueError):
+        return None
+    if day is None or not 0 <= (now.date() - day).days <= settings.LAST_CONTACT_MAX_DAYS:
+        return None
+    passed_to = " ".join(str(data.get("passed_to") or "").split())
+    return {"kind": data["kind"], "date": day.isoformat(), "passed_to": passed_to}
 
 
 @action("load_case", sets=("case", "may"))

@@ -60,14 +60,23 @@ class Verified:
     relationship: str = ""
     callback_number: str | None = None  # the number on file
     text_number: str | None = None  # a mobile we may send case details to; None if discreet
+    about: str = ""  # first name of the person the case is about (their own, for a person)
 
 
 @dataclass(frozen=True)
 class PinResult:
+    """The answer to a PIN (or reference and PIN) check.
+
+    When the PIN matches records for more than one case at this number (a son who represents
+    both parents), `ok` is True, `who` is None and `choices` holds one `Verified` per case, in
+    the order they are offered; the flow asks which case the caller means (`choose_case`).
+    """
+
     ok: bool
     who: Verified | None = None
     locked: bool = False
     token: str | None = None  # opaque proof of the PIN typed, for check_reference; never the PIN
+    choices: tuple[Verified, ...] = ()
 
 
 @runtime_checkable
@@ -86,6 +95,7 @@ class Context(Protocol):
     def check_reference(self, reference: str, token: str | None) -> PinResult: ...
     def allowed_fields(self, who: Verified, channel: str) -> frozenset[str]: ...
     def load_case(self, who: Verified) -> dict | None: ...
+    def last_contact(self, who: Verified) -> dict | None: ...  # see EffectActions.last_contact
     def service(self) -> ServiceInfo: ...
 
     def request_callback(self, who: Verified | None, reason: str, urgency: str) -> list: ...
@@ -102,11 +112,26 @@ class Context(Protocol):
 
 
 class EffectActions:
-    """Standard 'doing' actions: each returns the effects; the outside world performs them."""
+    """Standard 'doing' actions: each returns the effects; the outside world performs them.
+
+    Also a default for the optional query `last_contact` (none known).
+    """
 
     caller_number: str | None
     channel: str
     service: Callable[[], ServiceInfo]  # supplied by the implementation
+
+    def last_contact(self, who: Verified) -> dict | None:
+        """The caller's own last contact with us about this case, or None.
+
+        Plain data: {"kind": "message" | "callback", "date": "2025-12-02" (a date or an ISO
+        string; the key "on" is accepted too), "passed_to": "Sam" (whom it went to; "" if
+        nobody yet)}. "callback" is a call back asked for and not yet made. The real context
+        builds it from the audit trail; this default knows of none. The engine says it only
+        after the PIN, names `passed_to` only to callers who may know the worker, and ignores
+        contacts older than `settings.LAST_CONTACT_MAX_DAYS` or in the future.
+        """
+        return None
 
     def _ids(self, who: Verified | None) -> dict:
         if who is None:

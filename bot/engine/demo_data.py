@@ -44,6 +44,10 @@ DEMO = {
                      "case": "c_margaret"},
         "gwen": {"first_name": "Gwen", "numbers": ["+447700900701"], "pin": "6420",
                  "language": "cy", "case": "c_gwen"},
+        "harold": {"first_name": "Harold", "numbers": ["+441174960801"], "pin": "3142",
+                   "case": "c_harold"},
+        "jean": {"first_name": "Jean", "numbers": ["+441174960801"], "pin": "2718",
+                 "case": "c_jean"},
     },
     "representatives": {
         "ann": {"first_name": "Ann", "relationship": "daughter", "of": "rose",
@@ -55,6 +59,17 @@ DEMO = {
                  "number": "+447700900302", "pin": "9753", "scopes": ["status", "news"]},
         "priya": {"first_name": "Priya", "relationship": "advocate", "of": "mary",
                   "number": "+447700900402", "pin": "7531", "scopes": ["worker", "next_contact"]},
+        # Neil represents both his parents: one mobile, one PIN, so the PIN alone cannot say
+        # which case he means. Jean agreed to him hearing less than Harold did.
+        "neil_harold": {"first_name": "Neil", "relationship": "son", "of": "harold",
+                        "number": "+447700900803", "pin": "8024",
+                        "scopes": ["status", "news", "worker", "next_contact", "closure"],
+                        "last_contact": {"kind": "callback", "date": "2025-12-01",
+                                         "passed_to": "Sam"}},
+        "neil_jean": {"first_name": "Neil", "relationship": "son", "of": "jean",
+                      "number": "+447700900803", "pin": "8024", "scopes": ["status", "closure"],
+                      "last_contact": {"kind": "message", "date": "2025-12-02",
+                                       "passed_to": "Chris"}},
     },
     "cases": {
         "c_rose": {"reference": "482193", "person": "rose", "worker": "sam",
@@ -89,6 +104,14 @@ DEMO = {
                    "status_words": "we are finding out what happened",
                    "latest_news": "Rhys called Gwen on Tuesday.", "news_date": "2025-12-02",
                    "next_contact": "2025-12-12"},
+        "c_harold": {"reference": "623481", "person": "harold", "worker": "sam",
+                     "status_words": "we are finding out what happened",
+                     "latest_news": "Sam visited Harold at home.", "news_date": "2025-12-03",
+                     "next_contact": "2025-12-16"},
+        "c_jean": {"reference": "623482", "person": "jean", "worker": "chris",
+                   "status_words": "we have agreed a plan to keep you safe",
+                   "latest_news": "Jean has a new carer.", "news_date": "2025-12-04",
+                   "next_contact": "2025-12-18"},
     },
     "opted_out": ["+447700900999"],
 }

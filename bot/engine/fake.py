@@ -84,18 +84,30 @@ class FakeContext(EffectActions):
                 return Verified(id=rid, kind=kind, first_name=rec["first_name"],
                                 case_id=person.get("case"), relationship=rec.get("relationship",
                                                                                  ""),
-                                callback_number=nums[0] if nums else None, text_number=mobile)
+                                callback_number=nums[0] if nums else None, text_number=mobile,
+                                about=person["first_name"])
         raise KeyError(rid)
 
     def _check(self, keys: list[str], candidates, token: str | None) -> PinResult:
-        """Count failures per calling number and per reference; lock either at the limit."""
+        """Count failures per calling number and per reference; lock either at the limit.
+
+        A PIN that fits records for several cases (a son who represents both parents, with one
+        PIN) verifies nobody yet: the result carries one choice per case, in fixture order.
+        """
         if any(self.attempts.get(k, 0) >= PIN_ATTEMPTS for k in keys):
             return PinResult(ok=False, locked=True, token=token)
+        matches: dict[str | None, Verified] = {}  # the first record per case
         for rid, _kind, rec, _nums in self._records():
             if rid in candidates and token and _token(str(rec.get("pin", ""))) == token:
-                for k in keys:
-                    self.attempts[k] = 0
-                return PinResult(ok=True, who=self._verified(rid), token=token)
+                who = self._verified(rid)
+                matches.setdefault(who.case_id, who)
+        if matches:
+            for k in keys:
+                self.attempts[k] = 0
+            found = tuple(matches.values())
+            if len(found) == 1:
+                return PinResult(ok=True, who=found[0], token=token)
+            return PinResult(ok=True, token=token, choices=found)
         for k in keys:
             self.attempts[k] = self.attempts.get(k, 0) + 1
         locked = any(self.attempts[k] >= PIN_ATTEMPTS for k in keys)
@@ -150,6 +162,15 @@ class FakeContext(EffectActions):
             "next_contact": case.get("next_contact"),
             "closed_on": case.get("closed_on"), "outcome_words": case.get("outcome_words", ""),
         }
+
+    def last_contact(self, who: Verified) -> dict | None:
+        """From the record's optional `last_contact` entry: {kind, on, passed_to}."""
+        self.calls.append(("last_contact", (who.id,)))
+        for rid, _kind, rec, _nums in self._records():
+            if rid == who.id:
+                entry = rec.get("last_contact")
+                return dict(entry) if entry else None
+        return None
 
     def service(self) -> ServiceInfo:
         s = self.data["service"]

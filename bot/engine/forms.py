@@ -28,6 +28,7 @@ _DAYS = {
     "cy": ["Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn",
            "Dydd Sul"],
 }
+_OR = {"en": "or", "cy": "neu"}
 _MONTHS = {
     "en": ["January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"],
@@ -43,6 +44,15 @@ def press(key, language: str = "en", channel: str = "voice") -> str:
     if channel == "voice":
         key = _KEY_WORDS.get(lang, _KEY_WORDS["en"]).get(key, key)
     return _PRESS[(lang, channel)].format(key=key)
+
+
+def either(names, language: str = "en") -> str:
+    """'Harold or Jean'; 'Harold, Jean or Ivy' (no comma before 'or')."""
+    names = [str(n) for n in names if n]
+    if len(names) < 2:
+        return "".join(names)
+    word = _OR.get(language, _OR["en"])
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 def as_date(value) -> date | None:

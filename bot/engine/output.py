@@ -9,7 +9,7 @@ from jinja2 import TemplateError
 
 from . import effects as fx
 from . import settings, templates
-from .actions import caller_values
+from .actions import caller_values, choice_values, last_values
 from .context import Verified
 from .disclosure import GuardedCase, filter_case, may_from_fields
 from .errors import NotDisclosed
@@ -104,10 +104,13 @@ class Output:
         out["caller"] = stored.get("caller") or self.default_caller()
         case = stored.get("case", {})
         may = {**may_from_fields(()), **stored.get("may", {})}
+        last = last_values(stored.get("last"))
         if channel != self.channel and stored.get("_who"):
             # A text sent during a call: what may be texted is decided again, for texts.
             allowed = self.ctx.allowed_fields(Verified(**stored["_who"]), channel)
             case, may = filter_case(case, allowed), may_from_fields(allowed)
+            if not may["worker"]:
+                last["passed_to"] = ""
         guard = GuardedCase(case, track)
         if track:
             self.guards.append((guard, channel))
@@ -117,6 +120,8 @@ class Output:
         out["service"] = self.service()
         out["pin_check"] = {"ok": False, "locked": False, **stored.get("pin_check", {})}
         out["dial"] = {"answered": False, "status": "", **stored.get("dial", {})}
+        out["choice"] = {**choice_values(), **stored.get("choice", {})}
+        out["last"] = last
         out["channel"], out["language"] = self.channel, self.lang
         return out
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import copy
 
+from jinja2 import TemplateError
+
 from . import effects as fx
-from . import settings
+from . import settings, templates
 from .actions import REGISTRY, ActionCall
 from .commands import match_command
+from .errors import NotDisclosed
 from .io import Input, Pause, State, reply_from_dict
 from .matching import as_key, best_phrase, digits_in, normalise, yes_or_no
 from .model import Flow, Option, Step
@@ -178,7 +181,16 @@ class Turn(Output):
 
     def option_words(self, option: Option) -> list[str]:
         langs = ["en"] if self.lang == "en" else [self.lang, "en"]
-        return [w for lang in langs for w in option.words.get(lang, [])]
+        words = [w for lang in langs for w in option.words.get(lang, [])]
+        if any("{" in w for w in words):  # e.g. "{{ choice.name_1 }}": say the name to choose
+            words = [self.fill_word(w) if "{" in w else w for w in words]
+        return [w for w in words if w]
+
+    def fill_word(self, source: str) -> str:
+        try:
+            return templates.render(source, self.values(self.channel), self.lang, self.channel)
+        except (NotDisclosed, TemplateError):
+            return ""
 
     def visible_options(self, step: Step) -> list[Option]:
         return [o for o in step.options if o.when is None or self.cond(o.when)]

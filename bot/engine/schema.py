@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import NEWS_MAX_CHARS, OUTCOME_MAX_CHARS
+from .settings import MAX_CASE_CHOICES, NEWS_MAX_CHARS, OUTCOME_MAX_CHARS
 
 LONG_DATE = "2025-09-30"  # Wednesday 30 September: the longest English day + month
 LONG_NUMBER = "+441134960123"  # UK numbers display in at most 13 characters
@@ -18,7 +18,7 @@ LONG_FULL_NAME = "Christabelle Montgomery-Fotheringham"
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # bool, text, date, phone
+    kind: str  # bool, number, text, date, phone
     longest: object
     typical: object
 
@@ -71,13 +71,31 @@ SERVICE = {
     "relay_prefix": Field("text", "18001", "18001"),
 }
 
+# A PIN that fits several cases at one number (after the PIN, so names may be said).
+CHOICE = {
+    "several": B, "too_many": B,
+    "count": Field("number", MAX_CASE_CHOICES, 2),
+    "names": Field("text", ", ".join([LONG_NAME] * (MAX_CASE_CHOICES - 1)) + " or " + LONG_NAME,
+                   "Harold or Jean"),
+    **{f"name_{i}": Field("text", LONG_NAME, ("Harold", "Jean", "Ivy", "Stan")[(i - 1) % 4])
+       for i in range(1, MAX_CASE_CHOICES + 1)},
+}
+
+# The verified caller's own last contact (a message or a call back asked for); empty before
+# the PIN and when there is none. `passed_to` is "" unless the caller may know the worker.
+LAST = {
+    "kind": Field("text", "callback", "message"),  # "message", "callback" or ""
+    "date": Field("date", LONG_DATE, "2025-12-02"),
+    "passed_to": Field("text", LONG_FULL_NAME, "Sam"),
+}
+
 PIN_CHECK = {"ok": B, "locked": B}
 DIAL = {"answered": B, "status": Field("text", "no-answer", "completed")}
 
 # Objects with fields; the loader rejects any other attribute.
 OBJECTS: dict[str, dict[str, Field]] = {
     "caller": CALLER, "case": CASE, "may": MAY, "service": SERVICE, "pin_check": PIN_CHECK,
-    "dial": DIAL,
+    "dial": DIAL, "choice": CHOICE, "last": LAST,
 }
 
 # Plain values available everywhere.

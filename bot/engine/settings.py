@@ -41,6 +41,14 @@ CHECKIN_SMS_PARTS = 1
 NEWS_MAX_CHARS = 160  # the longest news a worker may write; the lint renders this length
 OUTCOME_MAX_CHARS = 120
 
+# What happened last time (case_update): older contacts are not mentioned, since a date
+# without a year ("Tuesday 2 December") stops being clear after a few months. (J)
+LAST_CONTACT_MAX_DAYS = 90
+
+# A number whose PIN fits several cases: at most this many are offered as choices (rule 3);
+# with more, the caller is asked to speak to a person.
+MAX_CASE_CHOICES = MENU_MAX_OPTIONS
+
 # Runner safety
 MAX_STEPS_PER_TURN = 40
 MAX_CALL_DEPTH = 6

@@ -149,6 +149,10 @@ class FlowChecker:
                 self.error(opt.line, f"choice {index} has key {opt.key}",
                            f"Number the choices 1, 2, 3 in order; this one is {index}.", step,
                            "key")
+            for words in opt.words.values():
+                for word in words:
+                    if "{" in word:  # a word may be a placeholder, e.g. "{{ choice.name_1 }}"
+                        self.check_template(step, word, opt.line)
             if opt.label is None:
                 self.error(opt.line, f"choice {opt.key or index} has no say:",
                            'Add say: "To ...", which becomes "To ..., press 1."', step, "shape")

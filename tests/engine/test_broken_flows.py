@@ -31,8 +31,8 @@ EXPECTED = {
     "unknown_action": "broken/unknown_action.yaml:4: flow 'unknown_action' step 'load': action "
     "'load_cases' is not known. Did you mean 'load_case'?",
     "unknown_placeholder": "broken/unknown_placeholder.yaml:4: flow 'unknown_placeholder' step "
-    "'hello': unknown placeholder 'worker_name'. Use one of: caller, case, channel, date, dial, "
-    "language, may, phone, pin_check, press, service, time.",
+    "'hello': unknown placeholder 'worker_name'. Use one of: caller, case, channel, choice, "
+    "date, dial, language, last, may, phone, pin_check, press.",
     "unknown_field": "broken/unknown_field.yaml:7: flow 'unknown_field' step 'tell': 'case' has "
     "no field 'worker_nmae'. Did you mean 'case.worker_name'?",
     "template_syntax": "broken/template_syntax.yaml:4: flow 'template_syntax' step 'hello': the "
@@ -67,8 +67,8 @@ EXPECTED = {
     "not allowed for answer. Use one of: ok, call_me, unsafe.",
     "reserved_save": "broken/reserved_save.yaml:6: flow 'reserved_save' step 'ask_message': "
     "save: 'case' cannot be used as a name. Choose another name; these are taken: caller, "
-    "case, channel, date, dial, heard, key, language, may, phone, pin_check, press, service, "
-    "time.",
+    "case, channel, choice, date, dial, heard, key, language, last, may, phone, pin_check, "
+    "press, service, time.",
     "ask_no_answer": "broken/ask_no_answer.yaml:4: flow 'ask_no_answer' step 'question': the "
     "step asks but gives no way to answer. Add options: (choices) or input: "
     "pin/number/message.",
