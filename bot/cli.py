@@ -26,6 +26,9 @@ def runtime_or_exit() -> Runtime:
     context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(runtime.close)
+    from . import notices
+
+    notices.install(runtime)  # case changes made here send their notices
     return runtime
 
 

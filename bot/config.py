@@ -60,6 +60,9 @@ class Settings:
     pin_max_attempts: int = 5
     pin_lock_minutes: int = 60
     sms_verified_minutes: int = 15
+    check_in_every_days: int = 7
+    watchdog_days: int = 10
+    feedback_after_days: int = 7
     voice_name: str = "Polly.Amy"
     speech_end_seconds: int = 3
 

@@ -41,6 +41,8 @@ class Inbound:
     input: Input
     turn: int = 0
     params: dict = field(default_factory=dict)
+    flow: str | None = None  # an outbound call starts its own flow (e.g. checkin)
+    recipient_id: str | None = None  # whom we called: "person:3"
 
     @property
     def key(self) -> str:
@@ -128,11 +130,13 @@ def _store(runtime: Runtime, inbound: Inbound) -> str | None:
 def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Renderer) -> str:
     now = runtime.now()
     settings = runtime.settings
-    conversation = _conversation(session, inbound, now, settings.sms_verified_minutes)
+    conversation = _conversation(session, inbound, now)
     context = LineContext(session, settings, channel=inbound.channel.value, now=now,
-                          caller_number=inbound.number, conversation_key=inbound.sid)
+                          caller_number=inbound.number, conversation_key=inbound.sid,
+                          recipient_id=inbound.recipient_id)
     state = conversation.state or None
-    flow = flows[state["flow"]] if state and state.get("flow") in flows else flows[ENTRY_FLOW]
+    entry = inbound.flow if inbound.flow in flows else ENTRY_FLOW
+    flow = flows[state["flow"]] if state and state.get("flow") in flows else flows[entry]
     new_state, replies, effects = advance(flow, state, inbound.input, context)
     turn = Turn(session=session, settings=settings, channel=inbound.channel,
                 number=inbound.number, event_key=inbound.key, now=now)
@@ -145,7 +149,7 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
     return render(output)
 
 
-def _conversation(session: Session, inbound: Inbound, now, verified_minutes: int):
+def _conversation(session: Session, inbound: Inbound, now):
     """The stored conversation, or a fresh one; a text conversation forgets its PIN after
     the verification window, so a phone left lying about cannot be read later."""
     key = inbound.conversation_key
@@ -157,12 +161,15 @@ def _conversation(session: Session, inbound: Inbound, now, verified_minutes: int
         session.add(row)
         session.flush()
         return row
-    if inbound.channel == Channel.SMS and row.verified_until and row.verified_until < now:
+    if inbound.channel == Channel.SMS and _lapsed(row, now):
         row.state, row.verified_until = {}, None
-    if inbound.channel == Channel.SMS and row.updated_at < now - timedelta(
-            minutes=verified_minutes):
-        row.state = {}  # a text after a long gap starts afresh
     return row
+
+
+def _lapsed(row: ConversationState, now) -> bool:
+    """A text conversation forgets its PIN (and its place) once its window has passed."""
+    return bool((row.verified_until and row.verified_until < now)
+                or (row.expires_at and row.expires_at < now))
 
 
 def _save(row: ConversationState, state, now, verified_minutes: int) -> None:
@@ -173,7 +180,8 @@ def _save(row: ConversationState, state, now, verified_minutes: int) -> None:
     if row.channel == Channel.SMS:
         if verified and row.verified_until is None:
             row.verified_until = now + timedelta(minutes=verified_minutes)
-        row.expires_at = now + timedelta(minutes=verified_minutes)
+        # Each text gives the conversation a fresh window (a reply we wait for may have more).
+        row.expires_at = max(row.expires_at or now, now + timedelta(minutes=verified_minutes))
     else:
         row.expires_at = now + timedelta(hours=VOICE_STATE_HOURS)
     row.updated_at = now

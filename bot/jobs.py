@@ -35,7 +35,10 @@ def worker_runtime() -> Runtime:
     """One runtime per worker process, built from the environment on first use."""
     global _runtime
     if _runtime is None:
+        from . import notices
+
         _runtime = Runtime.from_env()
+        notices.install(_runtime)
     return _runtime
 
 
@@ -49,6 +52,15 @@ def send_outbox_message(row_id: int) -> str:
 def reconcile_outbox_message(row_id: int, attempt_number: int) -> str:
     """Find out what happened to a request whose answer never arrived."""
     return reconcile(worker_runtime(), row_id, attempt_number)
+
+
+def contact_sweeps_job() -> dict | None:
+    """Check-ins, the watchdog and MSP feedback (see bot/sweeps.py)."""
+    from . import sweeps
+    from .schedule import run_once
+
+    runtime = worker_runtime()
+    return run_once(runtime.redis, "contacts", 300, lambda: sweeps.run_all(runtime))
 
 
 def sweep_outbox_job() -> dict | None:

@@ -35,9 +35,9 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then " \
 
 def sweeps():
     """(job function, every N seconds) for each periodic sweep."""
-    from .jobs import sweep_outbox_job
+    from .jobs import contact_sweeps_job, sweep_outbox_job
 
-    return [(sweep_outbox_job, 60)]
+    return [(sweep_outbox_job, 60), (contact_sweeps_job, 300)]
 
 
 def run_once(connection: redis.Redis, name: str, seconds: int, work):

@@ -54,6 +54,15 @@ def _redis_available() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _no_listeners_left_behind():
+    """Case-event and call listeners are per process: each test starts without them."""
+    yield
+    from bot import notices
+
+    notices.uninstall()
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         backends = ["sqlite"] + (["postgresql"] if _postgres_available() else [])

@@ -66,8 +66,15 @@ def test_cases_news_and_close(run, engine, case_ref):
         assert case.stage is Stage.CLOSED
         kinds = [u.kind for u in session.exec(select(CaseUpdate).order_by(CaseUpdate.id))]
         assert kinds == ["news", "closed"]
-        actors = {i.actor for i in session.exec(select(Interaction))}
-        assert all(a.startswith("cli:") for a in actors)
+        changes = session.exec(select(Interaction).where(Interaction.kind.like("case_%")))
+        assert all(i.actor.startswith("cli:") for i in changes)
+        # The closure is confirmed to Edith and to Joan (closure consent); Joan has no
+        # news consent, so the news sent nothing.
+        from bot.models import OutboxMessage
+
+        rows = session.exec(select(OutboxMessage)).all()
+        assert sorted((r.purpose, r.to_number) for r in rows) == [
+            ("closure", "+447700900123"), ("closure", "+447700900456")]
 
 
 def test_refused_change_exits_1_with_the_reason(run, case_ref):

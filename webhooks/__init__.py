@@ -23,4 +23,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(status_bp)
     app.register_blueprint(twilio_in_bp)
     errors.register(app)
+
+    from bot import notices
+
+    notices.install(runtime)  # a status callback may report a call nobody answered
     return app

@@ -14,7 +14,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.audit import record_interaction
 from bot.conversation import Inbound, TurnOutput, process
 from bot.engine import Input, sms_messages
-from bot.models import Channel, Direction, Interaction
+from bot.models import Channel, Direction, Interaction, OutboxMessage
+from bot.phones import spoken
 
 from . import twiml
 from .security import twilio_signed
@@ -109,15 +110,48 @@ def _confidence(raw: str | None) -> float:
         return 0.0
 
 
-def _voice_turn(inp: Input, turn: int | None = None) -> Response:
+def _voice_turn(inp: Input, turn: int | None = None, **outbound) -> Response:
     form = request.form
     if turn is None:
         turn = request.args.get("turn", "0")
         turn = int(turn) if str(turn).isdigit() else 0
     inbound = Inbound(channel=Channel.VOICE, sid=form.get("CallSid", ""),
-                      raw_from=form.get("From", ""), input=inp, turn=turn,
-                      params=form.to_dict())
+                      raw_from=_other_party(form), input=inp, turn=turn,
+                      params=form.to_dict(), **outbound)
     return xml(process(_runtime(), inbound, render_call_step))
+
+
+def _other_party(form) -> str:
+    """The person on the other end: From on calls to us, To on calls we make."""
+    outbound = form.get("Direction", "").startswith("outbound")
+    return form.get("To", "") if outbound else form.get("From", "")
+
+
+@bp.post("/twilio/voice/outbound")
+@twilio_signed
+def outbound_call_answered():
+    """A call we made was answered. A machine hears only our number, never a name."""
+    runtime = _runtime()
+    row_id = request.args.get("outbox", "")
+    with runtime.session() as session:
+        row = session.get(OutboxMessage, int(row_id)) if row_id.isdigit() else None
+        if row is None:
+            return xml(_voicemail(runtime))
+        recipient = (f"representative:{row.representative_id}" if row.representative_id
+                     else f"person:{row.person_id}" if row.person_id else None)
+        flow = row.flow
+    if request.form.get("AnsweredBy", "").startswith(("machine", "fax")):
+        return xml(_voicemail(runtime))
+    return _voice_turn(Input.start(), turn=0, flow=flow, recipient_id=recipient)
+
+
+def _voicemail(runtime) -> str:
+    """What an answering machine (or anyone, before a PIN) may hear: who we are, our number."""
+    settings = runtime.settings
+    line = settings.twilio_voice_number or settings.twilio_phone_number
+    message = (f"Hello. This is the {settings.organisation_name}. Please call us on "
+               f"{spoken(line)}. Again, that is {spoken(line)}. Goodbye.")
+    return twiml.safe_response(message, twiml.VoiceSettings(voice=settings.voice_name))
 
 
 def render_call_step(output: TurnOutput) -> str:

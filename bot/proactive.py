@@ -1,0 +1,159 @@
+"""Contact the line starts itself: to whom, by which channel, when, and what it says.
+
+Each recipient is reached the way their communication needs say: a text to a mobile,
+a call to a landline, never a call to someone recorded as "no phone calls" (they get
+a text, or their representatives do), and nothing outside their contact window, while
+their contact is paused, after they have died, or to a number that opted out.
+
+A text is written by running its flow now (so its words and its disclosures are those
+of the flow), and the conversation is saved so that a reply ("1", "I am OK") goes on in
+the same flow. A call only names its flow: the flow runs when the call is answered,
+and says nothing about the case before the PIN.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from bot.engine import Input, advance, sms_messages
+
+from . import outbox
+from .config import Settings
+from .effects import Turn, carry_out
+from .line import LineContext
+from .models import (
+    Case,
+    Channel,
+    ConversationState,
+    OptOut,
+    Person,
+    PersonPhone,
+    Representative,
+)
+from .phones import is_mobile
+
+log = logging.getLogger(__name__)
+
+REPLY_DAYS = 3  # how long a reply to a text we sent still belongs to its flow
+DEFAULT_WINDOW = (time(10, 0), time(19, 0))
+
+# Which representatives hear which kind of contact: the scope it needs.
+SCOPE_FOR = {"closure": "closure", "news": "news", "worker_change": "worker",
+             "check_in": "status", "watchdog": "status", "feedback": "closure"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    who_id: str  # "person:3" or "representative:5"
+    person_id: int
+    representative_id: int | None
+    number: str
+    channel: Channel
+    window: tuple[time, time]
+
+
+def recipients(session: Session, case: Case, purpose: str, *, today) -> list[Recipient]:
+    """Everyone a contact of this kind should go to, each on their own channel."""
+    person = session.get(Person, case.person_id)
+    if person.deceased or (person.contact_paused_until and person.contact_paused_until >= today):
+        return []
+    opted_out = set(session.exec(select(OptOut.number)).all())
+    reps = _representatives(session, case, purpose, opted_out)
+    if purpose == "news":
+        return reps  # news notices are for representatives: the person hears it when they call
+    mine = _person_recipient(session, person, opted_out)
+    if purpose in ("closure", "worker_change"):
+        return ([mine] if mine else []) + reps
+    # Check-ins and feedback: the person, unless they are reached through someone else.
+    if mine and not person.contact_via_representative:
+        return [mine]
+    return reps
+
+
+def _person_recipient(session: Session, person: Person, opted_out: set) -> Recipient | None:
+    phones = session.exec(select(PersonPhone).where(PersonPhone.person_id == person.id)
+                          .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
+    numbers = [p.number for p in phones if p.number not in opted_out]
+    mobile = next((n for n in numbers if is_mobile(n)), None)
+    landline = next((n for n in numbers if not is_mobile(n)), None)
+    prefers_calls = "phone" in person.ais_contact_method.lower() or \
+        "call" in person.ais_contact_method.lower()
+    window = (person.contact_window_start, person.contact_window_end)
+    if landline and not person.no_phone_calls and (prefers_calls or not mobile):
+        return Recipient(f"person:{person.id}", person.id, None, landline, Channel.VOICE, window)
+    if mobile:
+        return Recipient(f"person:{person.id}", person.id, None, mobile, Channel.SMS, window)
+    return None  # no way to reach them that they agreed to: their representatives are told
+
+
+def _representatives(session: Session, case: Case, purpose: str, opted_out: set):
+    scope = SCOPE_FOR[purpose]
+    reps = session.exec(select(Representative).where(Representative.person_id == case.person_id)
+                        .order_by(Representative.id)).all()
+    out = []
+    for rep in reps:
+        if scope not in rep.consent_scopes or rep.number in opted_out:
+            continue
+        channel = Channel.SMS if is_mobile(rep.number) else Channel.VOICE
+        out.append(Recipient(f"representative:{rep.id}", rep.person_id, rep.id, rep.number,
+                             channel, DEFAULT_WINDOW))
+    return out
+
+
+def next_in_window(now: datetime, settings: Settings, window: tuple[time, time]) -> datetime:
+    """`now` if it falls in the window (local time), else the start of the next window."""
+    local = now.astimezone(settings.tz)
+    start, end = window
+    if start <= local.time().replace(tzinfo=None) < end:
+        return now
+    day = local.date() if local.time().replace(tzinfo=None) < start else \
+        local.date() + timedelta(days=1)
+    return datetime.combine(day, start, tzinfo=settings.tz).astimezone(now.tzinfo)
+
+
+def schedule(session: Session, settings: Settings, flows, *, case: Case, to: Recipient,
+             purpose: str, flow: str, key: str, now: datetime) -> list:
+    """Write the outbox row(s) for one contact, once per key; returns the rows."""
+    existing = session.exec(select(outbox.OutboxMessage).where(
+        outbox.OutboxMessage.key.startswith(key))).all()
+    if existing:
+        return list(existing)
+    when = next_in_window(now, settings, to.window)
+    ids = dict(case_id=case.id, person_id=to.person_id, representative_id=to.representative_id)
+    if to.channel == Channel.VOICE:
+        row = outbox.add(session, key=key, purpose=purpose, channel=Channel.VOICE, to=to.number,
+                         flow=flow, not_before=when, **ids)
+        return [row]
+    bodies = _write_text(session, settings, flows, to=to, flow=flow, key=key, now=now,
+                         when=when)
+    return [outbox.add(session, key=f"{key}/{n}" if n else key, purpose=purpose,
+                       channel=Channel.SMS, to=to.number, body=body, not_before=when, **ids)
+            for n, body in enumerate(bodies)]
+
+
+def _write_text(session: Session, settings: Settings, flows, *, to: Recipient, flow: str,
+                key: str, now: datetime, when: datetime) -> list[str]:
+    """Run the flow for a text now: its words, its audit, and the conversation for replies."""
+    context = LineContext(session, settings, channel="sms", now=now, caller_number=to.number,
+                          conversation_key=key, recipient_id=to.who_id)
+    state, replies, effects = advance(flows[flow], None, Input.start(), context)
+    carry_out(Turn(session=session, settings=settings, channel=Channel.SMS, number=to.number,
+                   event_key=f"out:{key}", now=now), effects)
+    if not state.ended:
+        _await_reply(session, to, state, until=when + timedelta(days=REPLY_DAYS), now=now)
+    return sms_messages(replies)
+
+
+def _await_reply(session: Session, to: Recipient, state, *, until: datetime, now) -> None:
+    """Keep the flow waiting for this number's reply, instead of starting afresh."""
+    key = f"sms:{to.number}"
+    row = session.exec(select(ConversationState).where(ConversationState.key == key)).first()
+    if row is None:
+        row = ConversationState(key=key, channel=Channel.SMS, number=to.number, flow=state.flow)
+    row.state, row.flow = state.to_dict(), state.flow
+    row.verified_until, row.expires_at, row.updated_at = until, until, now
+    session.add(row)
