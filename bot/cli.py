@@ -84,9 +84,9 @@ def import_command(file: Path, kind: str | None) -> None:
 
 
 from .cli_cases import cases_group  # noqa: E402  (registered below, kept in its own module)
-from .cli_run import demo, fake_twilio, scheduler, serve, worker  # noqa: E402
+from .cli_run import demo, fake_twilio, scheduler, serve, sweep, worker  # noqa: E402
 
-for command in (cases_group, serve, worker, scheduler, demo, fake_twilio):
+for command in (cases_group, serve, worker, scheduler, sweep, demo, fake_twilio):
     cli.add_command(command)
 
 

@@ -69,6 +69,26 @@ def scheduler() -> None:
     run_scheduler(runtime_or_exit())
 
 
+@click.command()
+@click.argument("which", type=click.Choice(["all", "check-ins", "watchdog", "feedback",
+                                            "outbox"]), default="all")
+def sweep(which: str) -> None:
+    """Run the periodic sweeps now instead of waiting for the scheduler (safe to repeat)."""
+    from . import jobs, sweeps
+    from .cli import runtime_or_exit
+
+    runtime = runtime_or_exit()
+    parts = {"check-ins": sweeps.check_ins, "watchdog": sweeps.watchdog,
+             "feedback": sweeps.feedback}
+    chosen = parts if which == "all" else {which: parts[which]} if which in parts else {}
+    for name, run in chosen.items():
+        click.echo(f"{name}: {run(runtime)} new text(s) or call(s) in the outbox")
+    if which in ("all", "outbox"):
+        counts = jobs.sweep(runtime)
+        click.echo(f"outbox: {counts['enqueued']} handed to the worker, "
+                   f"{counts['released']} released, {counts['checking']} being checked")
+
+
 @click.command("fake-twilio")
 @click.option("--port", default=5010, show_default=True, type=int)
 def fake_twilio(port: int) -> None:

@@ -122,6 +122,9 @@ def schedule(session: Session, settings: Settings, flows, *, case: Case, to: Rec
         outbox.OutboxMessage.key.startswith(key))).all()
     if existing:
         return list(existing)
+    if flow not in flows:
+        log.warning("no flow %r: the %s contact for case %s is not sent", flow, purpose, case.ref)
+        return []
     when = next_in_window(now, settings, to.window)
     ids = dict(case_id=case.id, person_id=to.person_id, representative_id=to.representative_id)
     if to.channel == Channel.VOICE:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 from twilio.request_validator import RequestValidator
 
@@ -112,3 +113,13 @@ def test_signed_for_the_public_url_behind_a_proxy_passes(runtime):
             behind.settings.twilio_auth_token).compute_signature(
             "https://caseline.example.org/twilio/status?outbox=1&attempt=1", _params("sent"))})
     assert altered.status_code == 403
+
+
+@pytest.mark.parametrize("route", ["/twilio/sms", "/twilio/voice", "/twilio/voice/answer?turn=1",
+                                   "/twilio/voice/record?turn=1", "/twilio/voice/dial?turn=1",
+                                   "/twilio/voice/transcription",
+                                   "/twilio/voice/outbound?outbox=1"])
+def test_every_twilio_route_refuses_unsigned_requests(runtime, route):
+    params = {"From": "+447700900101", "Body": "hello", "CallSid": "CA" + "1" * 32}
+    assert _post(runtime, route, params, sign=False).status_code == 403
+    assert _post(runtime, route, params, token="wrong-token").status_code == 403
