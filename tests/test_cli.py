@@ -119,3 +119,18 @@ def test_bad_settings_are_listed_and_exit_2(run, monkeypatch):
     assert result.exit_code == 2
     assert "setting(s) to fix" in result.output
     assert "PUBLIC_URL must be https://" in result.output
+
+
+def test_sweep_runs_the_contact_sweeps_now(run, engine, case_ref):
+    from datetime import timedelta
+
+    from bot.models import Case, utcnow
+
+    with Session(engine) as session:
+        session.exec(select(Case)).one().opened_at = utcnow() - timedelta(days=30)
+        session.commit()
+    result = run("sweep")
+    assert result.exit_code == 0, result.output
+    assert "check-ins: 1 new" in result.output
+    assert "watchdog: " in result.output and "outbox: " in result.output
+    assert "check-ins: 0 new" in run("sweep", "check-ins").output
