@@ -136,7 +136,8 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
                           recipient_id=inbound.recipient_id)
     state = conversation.state or None
     entry = inbound.flow if inbound.flow in flows else ENTRY_FLOW
-    flow = flows[state["flow"]] if state and state.get("flow") in flows else flows[entry]
+    carry_on = state and not state.get("ended") and state.get("flow") in flows
+    flow = flows[state["flow"]] if carry_on else flows[entry]  # an ended flow starts afresh
     new_state, replies, effects = advance(flow, state, inbound.input, context)
     turn = Turn(session=session, settings=settings, channel=inbound.channel,
                 number=inbound.number, event_key=inbound.key, now=now)

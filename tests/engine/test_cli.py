@@ -80,7 +80,7 @@ def test_flows_test_shows_the_transcript_and_the_difference(tmp_path):
 
 
 def test_chat_by_text():
-    result = run(chat, ["--from", "07700 900123"], input="any news?\n1357\n1\nquit\n")
+    result = run(chat, ["--offline", "--from", "07700 900123"], input="any news?\n1357\n1\nquit\n")
     assert result.exit_code == 0
     assert "line> Hello. This is the Westshire update line." in result.output
     assert "Sam Patel" in result.output
@@ -88,7 +88,7 @@ def test_chat_by_text():
 
 
 def test_chat_as_a_call_with_pauses_and_silence():
-    result = run(chat, ["--voice", "--from", "+441134960201"], input="1\n4821\n\n*\n1\n")
+    result = run(chat, ["--offline", "--voice", "--from", "+441134960201"], input="1\n4821\n\n*\n1\n")
     out = result.output
     assert result.exit_code == 0
     assert "line> [pause 0.5s]" in out and "line> [speaking at 85%]" in out
@@ -98,6 +98,6 @@ def test_chat_as_a_call_with_pauses_and_silence():
 
 
 def test_chat_runs_an_outbound_flow():
-    result = run(chat, ["--flow", "checkin", "--from", "+447700900201"], input="1\n")
+    result = run(chat, ["--offline", "--flow", "checkin", "--from", "+447700900201"], input="1\n")
     assert "How are you?" in result.output
     assert "[record_checkin: answer=ok" in result.output
