@@ -103,9 +103,11 @@ def _worker_of(turn: Turn, case_id: int | None) -> int | None:
 
 
 def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> None:
+    source, _, rest = turn.event_key.partition(":")
+    sid = rest.split(":")[0][:64] if source in ("sms", "voice") else ""  # Twilio's sid
     record_interaction(turn.session, kind=kind, direction=Direction.INBOUND,
                        channel=turn.channel, number=turn.number or "", summary=summary,
-                       actor="caller", twilio_sid=turn.event_key.split(":")[1][:64], **ids)
+                       actor="caller", twilio_sid=sid, **ids)
 
 
 def _urgency(value: str) -> ActionUrgency:

@@ -88,7 +88,8 @@ def test_chat_by_text():
 
 
 def test_chat_as_a_call_with_pauses_and_silence():
-    result = run(chat, ["--offline", "--voice", "--from", "+441134960201"], input="1\n4821\n\n*\n1\n")
+    result = run(chat, ["--offline", "--voice", "--from", "+441134960201"],
+                 input="1\n4821\n\n*\n1\n")
     out = result.output
     assert result.exit_code == 0
     assert "line> [pause 0.5s]" in out and "line> [speaking at 85%]" in out
