@@ -118,7 +118,8 @@ def pin_set(person_ref: str | None, rep_ref: str | None, pin: str) -> None:
         click.echo("Warning: this PIN is easy to guess (repeated or counting digits).", err=True)
 
 
-from .flows_cli import chat, flows  # noqa: E402  (the flow tools live beside the engine)
+from .chat import chat  # noqa: E402
+from .flows_cli import flows  # noqa: E402
 
 cli.add_command(flows)
 cli.add_command(chat)

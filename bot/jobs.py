@@ -76,14 +76,14 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     sender = sender or runtime.sender
     settings = runtime.settings
     with runtime.session() as session:
-        attempt = outbox.claim(session, row_id, now=utcnow())
+        attempt = outbox.claim(session, row_id, now=runtime.now())
         if attempt is None:
             return "not due or already taken"
         row = session.get(OutboxMessage, row_id)
     _pace(runtime, row)
     with runtime.session() as session:
         attempt = session.merge(attempt)
-        outbox.mark_requesting(session, attempt, now=utcnow())
+        outbox.mark_requesting(session, attempt, now=runtime.now())
     callback = (f"{settings.public_url.rstrip('/')}/twilio/status"
                 f"?outbox={row.id}&attempt={attempt.number}")
     try:
@@ -91,7 +91,7 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     except SendError as error:
         with runtime.session() as session:
             attempt = session.merge(attempt)
-            work = outbox.record_failure(session, attempt, error, now=utcnow(),
+            work = outbox.record_failure(session, attempt, error, now=runtime.now(),
                                          max_attempts=settings.outbound_max_attempts)
         dispatch(runtime, work)
         return f"failed: {error.outcome.value}"
@@ -161,7 +161,7 @@ def _matching(row: OutboxMessage, found: list):
 
 def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
     """Recover rows a lost job, a dead worker or a Redis outage left behind."""
-    now = now or utcnow()
+    now = now or runtime.now()
     work = outbox.Work()
     counts = {"enqueued": 0, "released": 0, "checking": 0}
     with runtime.session() as session:
@@ -221,7 +221,7 @@ def _enqueue_send(runtime: Runtime, connection: redis.Redis, row_id: int) -> Non
             return
         job_id = f"outbox-{row_id}-a{row.attempt_count + 1}"
         _enqueue(connection, job_id, send_outbox_message, row_id, at=row.not_before)
-        row.enqueued_at = utcnow()
+        row.enqueued_at = runtime.now()
 
 
 def _enqueue(connection: redis.Redis, job_id: str, func, *args, at: datetime | None) -> None:

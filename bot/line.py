@@ -159,6 +159,16 @@ class LineContext(EffectActions):
                                   .order_by(Case.opened_at.desc(), Case.id.desc())).all()
         return next((c for c in cases if not c.is_closed), cases[0] if cases else None)
 
+    def opt_out(self, who: Verified | None, case_open: bool = False) -> list:
+        """STOP may come before anyone is identified: staff are told if a case is open."""
+        person = self._only_person()
+        if who is None and person is not None:
+            case = self._case_of(person.id)
+            if case is not None and not case.is_closed:
+                who = self._verified("person", person.id)
+                case_open = True
+        return super().opt_out(who, case_open)
+
     # ---- what may be told ------------------------------------------------------------------
     def allowed_fields(self, who: Verified, channel: str) -> frozenset[str]:
         case, person, rep = self._records(who)

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
-from bot import flows_cli, jobs
-from bot.flows_cli import chat
+from bot import chat as chat_module
+from bot import jobs
+from bot.chat import chat
 from bot.models import Interaction, OutboxMessage, OutboxStatus
 from bot.runtime import Runtime
 from tests.conftest import free_port
@@ -37,7 +38,7 @@ def run(args, input=None):
 @pytest.fixture(autouse=True)
 def no_last_look(monkeypatch, tmp_path):
     """Texts arrive before each answer here (see `_sending`): no need to wait for stragglers."""
-    monkeypatch.setattr(flows_cli, "LAST_LOOK_SECONDS", 0)
+    monkeypatch.setattr(chat_module, "LAST_LOOK_SECONDS", 0)
     monkeypatch.chdir(tmp_path)  # no .env of the developer's
     for name in ("TWILIO_VOICE_NUMBER", "TWILIO_MESSAGING_SERVICE_SID"):
         monkeypatch.delenv(name, raising=False)
@@ -140,13 +141,13 @@ def test_a_call_hears_the_case_repeats_it_and_ends(line):
 @pytest.fixture
 def posted(monkeypatch):
     """Every (url, form) the chat posts, still sent for real."""
-    sent, real_post = [], flows_cli.requests.post
+    sent, real_post = [], chat_module.requests.post
 
     def spy(url, data, headers, timeout):
         sent.append((url, dict(data)))
         return real_post(url, data=data, headers=headers, timeout=timeout)
 
-    monkeypatch.setattr(flows_cli.requests, "post", spy)
+    monkeypatch.setattr(chat_module.requests, "post", spy)
     return sent
 
 

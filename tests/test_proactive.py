@@ -247,3 +247,31 @@ def test_after_answering_a_check_in_the_next_text_starts_afresh(demo_runtime, ph
     assert any("glad you are OK" in r for r in edith.text("1"))
     assert any("PIN" in r for r in edith.text("Any news?"))
     assert any("Sam Okafor" in r for r in edith.text("4821"))
+
+
+def test_an_unanswered_check_in_call_is_tried_again_then_raised(live_runtime, fake_twilio):
+    from bot import jobs
+    from bot.importer import import_file
+    from bot.models import OutboxStatus
+    from tests.conftest import DEMO_FILE
+
+    import_file(DEMO_FILE, live_runtime.engine, pin_key=live_runtime.settings.pin_key)
+    notices.install(_at(live_runtime, NOON + timedelta(days=60)))
+    sweeps.check_ins(live_runtime)
+    fake_twilio.state.set_call_outcome("no-answer", to="+441134960505", count=None)
+    for attempt in range(3):
+        [row] = [r for r in _rows(live_runtime, to_number="+441134960505")
+                 if r.status is OutboxStatus.PENDING]
+        if attempt:
+            assert row.key.endswith(f"/retry{attempt}")
+            assert row.not_before >= NOON + timedelta(days=60, hours=2)
+            with Session(live_runtime.engine) as session:
+                session.get(OutboxMessage, row.id).not_before = None  # the wait has passed
+                session.commit()
+        assert jobs.send(live_runtime, row.id) == "sent"
+        fake_twilio.wait_for(lambda r=row: _rows(live_runtime, id=r.id)[0].status
+                             is OutboxStatus.NOT_ANSWERED, timeout=10)
+    with Session(live_runtime.engine) as session:
+        [action] = session.exec(select(StaffAction).where(
+            StaffAction.kind == "call_not_answered")).all()
+    assert "Winifred Ashby" in action.summary and "3 tries" in action.summary

@@ -113,6 +113,8 @@ def test_stop_is_recorded_and_an_open_case_raises_an_action(phone, demo_runtime)
     with Session(demo_runtime.engine) as session:
         assert session.exec(select(OptOut).where(OptOut.number == EDITH)).one().reason == "stop"
         assert session.exec(select(Interaction).where(Interaction.kind == "opt_out")).first()
+        # Edith has an open case: her worker must know she stopped our texts.
+        assert session.exec(select(StaffAction).where(StaffAction.kind == "opted_out")).first()
     edith.text("START")
     with Session(demo_runtime.engine) as session:
         assert session.exec(select(OptOut)).all() == []

@@ -6,7 +6,8 @@ import shutil
 
 from click.testing import CliRunner
 
-from bot.flows_cli import chat, default_flows_dir, flows
+from bot.chat import chat
+from bot.flows_cli import default_flows_dir, flows
 
 from .conftest import FLOWS_DIR
 
