@@ -201,8 +201,8 @@ def dispatch(runtime: Runtime, work: outbox.Work) -> None:
     """Enqueue what a committed transaction asked for; Redis being down loses nothing."""
     try:
         connection = runtime.redis
-        for row_id in work.send_now:
-            _enqueue_send(runtime, connection, row_id)
+        if work.send_now:
+            _enqueue_sends(runtime, connection, work.send_now)
         for row_id, attempt, when in work.send_later:
             _enqueue(connection, f"outbox-{row_id}-a{attempt}", send_outbox_message, row_id,
                      at=when)
@@ -214,14 +214,15 @@ def dispatch(runtime: Runtime, work: outbox.Work) -> None:
         log.warning("could not enqueue outbox work (%s); the sweep will", type(exc).__name__)
 
 
-def _enqueue_send(runtime: Runtime, connection: redis.Redis, row_id: int) -> None:
+def _enqueue_sends(runtime: Runtime, connection: redis.Redis, row_ids) -> None:
+    """Hand pending rows to RQ, one job per attempt to come, and note when."""
     with runtime.session() as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.status is not OutboxStatus.PENDING:
-            return
-        job_id = f"outbox-{row_id}-a{row.attempt_count + 1}"
-        _enqueue(connection, job_id, send_outbox_message, row_id, at=row.not_before)
-        row.enqueued_at = runtime.now()
+        rows = session.exec(select(OutboxMessage).where(
+            OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == OutboxStatus.PENDING))
+        for row in rows:
+            job_id = f"outbox-{row.id}-a{row.attempt_count + 1}"
+            _enqueue(connection, job_id, send_outbox_message, row.id, at=row.not_before)
+            row.enqueued_at = runtime.now()
 
 
 def _enqueue(connection: redis.Redis, job_id: str, func, *args, at: datetime | None) -> None:
