@@ -137,6 +137,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | None = 
     values["caseline_env"] = env
     values, problems = _convert_numbers(values)
     settings = Settings(**values)
+    if not settings.is_production and settings.database_url.startswith("postgresql") \
+            and not (source.get("PIN_KEY") or "").strip():
+        # A real database with the built-in key would store PINs anyone could reverse.
+        problems.append("PIN_KEY must be set when DATABASE_URL is a PostgreSQL server: the "
+                        "built-in key is only for trying Caseline on one machine (and set "
+                        "CASELINE_ENV=production for the real service).")
     validate(settings, problems)
     return settings
 

@@ -111,6 +111,25 @@ def process(runtime: Runtime, inbound: Inbound, render: Renderer) -> str:
     return response
 
 
+SECRET_FIELDS = ("Body", "Digits", "SpeechResult")
+_NUMBER_WORDS = {"zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven",
+                 "eight", "nine"}
+
+
+def redact(params: dict) -> dict:
+    """The request to keep, without anything that could be a PIN or a case reference:
+    a stored request outlives the call, and a PIN may also be someone's bank PIN."""
+    kept = dict(params)
+    for name in SECRET_FIELDS:
+        value = str(kept.get(name, ""))
+        squeezed = "".join(value.split()).replace("-", "")
+        spoken = value.lower().replace(",", " ").split()
+        if (squeezed.isdigit() and len(squeezed) >= 4) or (
+                len(spoken) >= 4 and all(w in _NUMBER_WORDS or w.isdigit() for w in spoken)):
+            kept[name] = "[digits not kept]"
+    return kept
+
+
 def _store(runtime: Runtime, inbound: Inbound) -> str | None:
     """Keep the request before acting on it; return the stored answer of a retry."""
     with runtime.session() as session:
@@ -120,7 +139,8 @@ def _store(runtime: Runtime, inbound: Inbound) -> str | None:
         try:
             with session.begin_nested():
                 session.add(InboundEvent(key=inbound.key, channel=inbound.channel,
-                                         number=inbound.number or "", params=inbound.params))
+                                         number=inbound.number or "",
+                                         params=redact(inbound.params)))
         except sa.exc.IntegrityError:
             return None  # stored by a concurrent retry; process() waits on its row lock
     log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
@@ -131,10 +151,11 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
     now = runtime.now()
     settings = runtime.settings
     conversation = _conversation(session, inbound, now)
+    state = conversation.state or None
+    verified = ((state or {}).get("values") or {}).get("_who") or {}
     context = LineContext(session, settings, channel=inbound.channel.value, now=now,
                           caller_number=inbound.number, conversation_key=inbound.sid,
-                          recipient_id=inbound.recipient_id)
-    state = conversation.state or None
+                          recipient_id=inbound.recipient_id, verified_id=verified.get("id"))
     entry = inbound.flow if inbound.flow in flows else ENTRY_FLOW
     carry_on = state and not state.get("ended") and state.get("flow") in flows
     flow = flows[state["flow"]] if carry_on else flows[entry]  # an ended flow starts afresh
@@ -154,13 +175,17 @@ def _conversation(session: Session, inbound: Inbound, now):
     """The stored conversation, or a fresh one; a text conversation forgets its PIN after
     the verification window, so a phone left lying about cannot be read later."""
     key = inbound.conversation_key
-    row = session.exec(select(ConversationState).where(ConversationState.key == key)
-                       .with_for_update()).first()
+    locked = select(ConversationState).where(ConversationState.key == key).with_for_update()
+    row = session.exec(locked).first()
     if row is None:
-        row = ConversationState(key=key, channel=inbound.channel, number=inbound.number or "",
-                                flow=ENTRY_FLOW, state={})
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():  # two first texts may arrive at the same moment
+                session.add(ConversationState(key=key, channel=inbound.channel,
+                                              number=inbound.number or "", flow=ENTRY_FLOW,
+                                              state={}))
+        except sa.exc.IntegrityError:
+            pass  # the other one created it: wait for it below, then carry on after it
+        row = session.exec(locked.execution_options(populate_existing=True)).one()
         return row
     if inbound.channel == Channel.SMS and _lapsed(row, now):
         row.state, row.verified_until = {}, None
@@ -179,10 +204,11 @@ def _save(row: ConversationState, state, now, verified_minutes: int) -> None:
     row.turn += 1
     verified = bool(data.get("values", {}).get("_who"))
     if row.channel == Channel.SMS:
-        if verified and row.verified_until is None:
-            row.verified_until = now + timedelta(minutes=verified_minutes)
-        # Each text gives the conversation a fresh window (a reply we wait for may have more).
-        row.expires_at = max(row.expires_at or now, now + timedelta(minutes=verified_minutes))
+        # The window slides: it runs from the last text, so someone typing a long message
+        # is not cut off, and a phone left lying about forgets the PIN soon after.
+        window = now + timedelta(minutes=verified_minutes)
+        row.verified_until = window if verified else None
+        row.expires_at = max(row.expires_at or now, window)
     else:
         row.expires_at = now + timedelta(hours=VOICE_STATE_HOURS)
     row.updated_at = now

@@ -31,11 +31,13 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
+                                  **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: an error message must never carry a phone number or a state to a log.
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from .models import ActionUrgency, Case, Person, PersonPhone, PinGuard, Representative
@@ -112,11 +113,16 @@ def is_locked(session: Session, guard_key: str, now: datetime) -> bool:
 
 
 def _guard(session: Session, key: str) -> PinGuard:
-    guard = session.exec(select(PinGuard).where(PinGuard.number == key)).first()
+    """The guard row, locked: parallel calls from one number must not lose a failure."""
+    locked = select(PinGuard).where(PinGuard.number == key).with_for_update()
+    guard = session.exec(locked).first()
     if guard is None:
-        guard = PinGuard(number=key)
-        session.add(guard)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(PinGuard(number=key))
+        except sa.exc.IntegrityError:
+            pass  # another call created it a moment ago
+        guard = session.exec(locked.execution_options(populate_existing=True)).one()
     return guard
 
 

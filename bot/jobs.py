@@ -82,8 +82,8 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
         row = session.get(OutboxMessage, row_id)
     _pace(runtime, row)
     with runtime.session() as session:
-        attempt = session.merge(attempt)
-        outbox.mark_requesting(session, attempt, now=runtime.now())
+        if not outbox.mark_requesting(session, attempt.id, now=runtime.now()):
+            return "claim given up while waiting: not sent"
     callback = (f"{settings.public_url.rstrip('/')}/twilio/status"
                 f"?outbox={row.id}&attempt={attempt.number}")
     try:

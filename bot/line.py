@@ -47,20 +47,32 @@ class LineContext(EffectActions):
 
     def __init__(self, session: Session, settings: Settings, *, channel: str, now: datetime,
                  caller_number: str | None, conversation_key: str,
-                 recipient_id: str | None = None):
+                 recipient_id: str | None = None, verified_id: str | None = None):
         self.session, self.settings = session, settings
         self.channel, self.now = channel, now
         self.caller_number = caller_number
         self.conversation_key = conversation_key  # guards PINs from a withheld number
         self.recipient_id = recipient_id
+        self.verified_id = verified_id  # who proved themselves earlier in this conversation
         self._candidates = ident.candidates_for_number(session, caller_number)
-        person = self._only_person()
+        person = self._verified_person() or self._only_person()
         self.language = (person.language if person else "en") or "en"
         self.needs = Needs(extra_time=bool(person and person.extra_time),
                            relay=bool(person and person.uses_relay),
                            speech_rate=person.speech_rate if person else 100)
 
     # ---- who is calling ------------------------------------------------------------------
+    def _verified_person(self) -> Person | None:
+        """The person whose needs shape the call once someone has proved who they are
+        (from a care home's phone the number alone says nothing)."""
+        parsed = parse_id(self.verified_id)
+        if parsed is None:
+            return None
+        kind, record_id = parsed
+        if kind == "representative":
+            return None  # a representative's own needs are not recorded
+        return self.session.get(Person, record_id)
+
     def _only_person(self) -> Person | None:
         """The person at this number when there is exactly one: their needs shape the call."""
         person_ids = {c.person_id for c in self._candidates if c.kind == "person"}
@@ -160,13 +172,13 @@ class LineContext(EffectActions):
         return next((c for c in cases if not c.is_closed), cases[0] if cases else None)
 
     def opt_out(self, who: Verified | None, case_open: bool = False) -> list:
-        """STOP may come before anyone is identified: staff are told if a case is open."""
-        person = self._only_person()
-        if who is None and person is not None:
-            case = self._case_of(person.id)
+        """STOP may come before anyone is identified: staff are told if anyone at this
+        number (a person or a representative) is linked to an open case."""
+        for candidate in self._candidates if who is None else ():
+            case = self._case_of(candidate.person_id)
             if case is not None and not case.is_closed:
-                who = self._verified("person", person.id)
-                case_open = True
+                who, case_open = self._verified(candidate.kind, candidate.id), True
+                break
         return super().opt_out(who, case_open)
 
     # ---- what may be told ------------------------------------------------------------------
@@ -246,9 +258,16 @@ class LineContext(EffectActions):
                            office_open=is_office_open(team, self.now, s.tz))
 
     def _team(self) -> Team | None:
-        """The team of the caller's worker when known, else the first team."""
-        person = self._only_person()
-        case = self._case_of(person.id) if person else None
+        """The team of the verified caller's worker, else the first team: before the PIN,
+        which duty line we give must not hint that this number is on our files."""
+        parsed = parse_id(self.verified_id or self.recipient_id)
+        person_id = None
+        if parsed and parsed[0] == "person":
+            person_id = parsed[1]
+        elif parsed:
+            rep = self.session.get(Representative, parsed[1])
+            person_id = rep.person_id if rep else None
+        case = self._case_of(person_id) if person_id else None
         if case is not None:
             return self.session.get(Team, self.session.get(Worker, case.worker_id).team_id)
         return self.session.exec(select(Team).order_by(Team.id)).first()

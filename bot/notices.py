@@ -62,7 +62,11 @@ def notify(session: Session, runtime: Runtime, event: events.CaseEvent) -> int:
                     runtime.settings.flows_path, purpose)
         return 0
     rows = 0
-    for to in proactive.recipients(session, case, purpose, today=now.date()):
+    today = now.astimezone(runtime.settings.tz).date()
+    recipients = proactive.recipients(session, case, purpose, today=today)
+    if not recipients and purpose != "news":
+        proactive.cannot_reach(session, case, purpose, today=today)
+    for to in recipients:
         rows += len(proactive.schedule(session, runtime.settings, flows, case=case, to=to,
                                        purpose=purpose, flow=flow,
                                        key=f"{purpose}/{case.id}/{stamp}/{to.who_id}", now=now))

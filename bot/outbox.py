@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from .models import (
     Channel,
+    ConversationState,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -96,11 +97,17 @@ def claim(session: Session, row_id: int, *, now: datetime) -> SendAttempt | None
     return attempt
 
 
-def mark_requesting(session: Session, attempt: SendAttempt, *, now: datetime) -> None:
-    """From here on, Twilio may have the request: it is never resent blindly."""
-    attempt.status = "requesting"
-    attempt.requested_at = now
-    session.add(attempt)
+def mark_requesting(session: Session, attempt_id: int, *, now: datetime) -> bool:
+    """From here on, Twilio may have the request: it is never resent blindly.
+
+    False if the claim was given up meanwhile (a sweep thought this worker dead and
+    released the row): then this worker must not send.
+    """
+    table = SendAttempt.__table__
+    result = session.execute(table.update().where(
+        table.c.id == attempt_id, table.c.status == "claimed").values(
+        status="requesting", requested_at=now))
+    return result.rowcount == 1
 
 
 def record_accepted(session: Session, attempt: SendAttempt, accepted: Accepted) -> None:
@@ -223,12 +230,16 @@ def _message_row(session, row, attempt, status, now, max_attempts) -> Work:
 
 def _call_row(session, row, attempt, status, now, max_attempts) -> Work:
     if status in ("in-progress", "answered") and not _is_machine(attempt.answered_by):
-        row.status = OutboxStatus.ANSWERED
+        # A call that runs a flow is only done once the person has heard it (see below).
+        row.status = OutboxStatus.SENT if row.flow else OutboxStatus.ANSWERED
     elif status == "completed" or status in CALL_NOT_ANSWERED:
         if _is_machine(attempt.answered_by):
             _not_answered(session, row, "machine")
         elif status in CALL_NOT_ANSWERED:
             _not_answered(session, row, CALL_NOT_ANSWERED[status])
+        elif row.flow and not _verified_on_call(session, attempt.twilio_sid):
+            # Someone answered but never gave the PIN: the message was not passed on.
+            _not_answered(session, row, "not_verified")
         else:
             row.status = OutboxStatus.ANSWERED
     elif status == "failed":
@@ -236,6 +247,15 @@ def _call_row(session, row, attempt, status, now, max_attempts) -> Work:
         return _after_failure(session, row, attempt, outcome, reason, now=now or utcnow(),
                               max_attempts=max_attempts)
     return Work()
+
+
+def _verified_on_call(session: Session, call_sid: str | None) -> bool:
+    """Did whoever answered our call prove who they are (so the flow could say its piece)?"""
+    if not call_sid:
+        return False
+    state = session.exec(select(ConversationState).where(
+        ConversationState.key == f"voice:{call_sid}")).first()
+    return bool(state and (state.state.get("values") or {}).get("_who"))
 
 
 def _is_machine(answered_by: str) -> bool:

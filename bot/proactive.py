@@ -35,6 +35,7 @@ from .models import (
     Representative,
 )
 from .phones import is_mobile
+from .staff_actions import raise_action
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,23 @@ def recipients(session: Session, case: Case, purpose: str, *, today) -> list[Rec
     if mine and not person.contact_via_representative:
         return [mine]
     return reps
+
+
+def cannot_reach(session: Session, case: Case, purpose: str, *, today) -> None:
+    """Nobody can be reached for this contact: a person must decide, never a silent drop.
+
+    A pause or a death is a decision staff already made, so it raises nothing.
+    """
+    person = session.get(Person, case.person_id)
+    if person.deceased or (person.contact_paused_until and person.contact_paused_until >= today):
+        return
+    what = purpose.replace("_", " ")
+    raise_action(session, kind="cannot_reach", case_id=case.id, person_id=person.id,
+                 worker_id=case.worker_id,
+                 summary=(f"No way to send the {what} for case {case.ref} to {person.full_name}: "
+                          "no number they agreed to (a mobile for texts, a landline they may be "
+                          "called on), or all have opted out, and no representative with consent."),
+                 dedupe_key=f"cannot_reach/{case.id}/{purpose}")
 
 
 def _person_recipient(session: Session, person: Person, opted_out: set) -> Recipient | None:
@@ -152,11 +170,23 @@ def _write_text(session: Session, settings: Settings, flows, *, to: Recipient, f
 
 
 def _await_reply(session: Session, to: Recipient, state, *, until: datetime, now) -> None:
-    """Keep the flow waiting for this number's reply, instead of starting afresh."""
+    """Keep the flow waiting for this number's reply, instead of starting afresh.
+
+    A conversation the person is in the middle of is left alone (their next text answers
+    what they were asked there); the text we send still arrives. Our text proves nothing
+    about who holds the phone, so it never counts as a PIN check.
+    """
     key = f"sms:{to.number}"
     row = session.exec(select(ConversationState).where(ConversationState.key == key)).first()
+    if row is not None and _in_progress(row, now):
+        return
     if row is None:
         row = ConversationState(key=key, channel=Channel.SMS, number=to.number, flow=state.flow)
     row.state, row.flow = state.to_dict(), state.flow
-    row.verified_until, row.expires_at, row.updated_at = until, until, now
+    row.verified_until, row.expires_at, row.updated_at = None, until, now
     session.add(row)
+
+
+def _in_progress(row: ConversationState, now) -> bool:
+    return bool(row.state and not row.state.get("ended") and row.expires_at
+                and row.expires_at > now)

@@ -115,7 +115,10 @@ def _contact(session: Session, runtime: Runtime, case: Case, purpose: str, flow:
     """Schedule one contact per recipient; returns how many new rows were written."""
     today = now.astimezone(runtime.settings.tz).date()
     made = 0
-    for to in proactive.recipients(session, case, purpose, today=today):
+    recipients = proactive.recipients(session, case, purpose, today=today)
+    if not recipients:
+        proactive.cannot_reach(session, case, purpose, today=today)
+    for to in recipients:
         before = session.info.get("outbox_new", []).copy()
         proactive.schedule(session, runtime.settings, _flows(runtime), case=case, to=to,
                            purpose=purpose, flow=flow, key=key(to), now=now)

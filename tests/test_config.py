@@ -103,3 +103,12 @@ def test_numbers_are_converted_and_checked():
                       env_file=None)
     assert len(info.value.problems) == 2
     assert any("OUTBOUND_MAX_ATTEMPTS must be a number above 0" in p for p in info.value.problems)
+
+
+def test_a_real_database_needs_a_real_pin_key():
+    with pytest.raises(ConfigError, match="PIN_KEY must be set"):
+        load_settings({"DATABASE_URL": "postgresql+psycopg://db.example.org/caseline"},
+                      env_file=None)
+    settings = load_settings({"DATABASE_URL": "postgresql+psycopg://db.example.org/caseline",
+                              "PIN_KEY": "k" * 40}, env_file=None)
+    assert settings.pin_key == "k" * 40

@@ -226,7 +226,7 @@ def test_a_request_twilio_never_got_goes_to_a_person(live_runtime, fake_twilio):
 
 
 @pytest.mark.parametrize("outcome, status, detail", [
-    ("answered", OutboxStatus.ANSWERED, ""),
+    ("answered", OutboxStatus.NOT_ANSWERED, "not_verified"),  # nobody gave the PIN
     ("machine", OutboxStatus.NOT_ANSWERED, "machine"),
     ("no-answer", OutboxStatus.NOT_ANSWERED, "no-answer"),
     ("busy", OutboxStatus.NOT_ANSWERED, "busy"),

@@ -275,3 +275,22 @@ def test_an_unanswered_check_in_call_is_tried_again_then_raised(live_runtime, fa
         [action] = session.exec(select(StaffAction).where(
             StaffAction.kind == "call_not_answered")).all()
     assert "Winifred Ashby" in action.summary and "3 tries" in action.summary
+
+
+def test_a_representative_stopping_texts_is_seen_by_staff(demo_runtime, phone):
+    phone("+447700900201").text("STOP")  # Joan, Edith's daughter
+    with Session(demo_runtime.engine) as session:
+        [action] = session.exec(select(StaffAction).where(StaffAction.kind == "opted_out")).all()
+    assert action.case_id is not None and "Joan" in action.summary
+
+
+def test_a_contact_nobody_can_receive_becomes_a_staff_action(demo_runtime):
+    with Session(demo_runtime.engine) as session:
+        winifred = session.exec(select(Person).where(Person.first_name == "Winifred")).one()
+        winifred.no_phone_calls = True  # a landline only, and no calls: no way to reach her
+        session.commit()
+    sweeps.check_ins(_at(demo_runtime, NOON + timedelta(days=60)))
+    with Session(demo_runtime.engine) as session:
+        [action] = session.exec(select(StaffAction).where(
+            StaffAction.kind == "cannot_reach")).all()
+    assert "Winifred Ashby" in action.summary and "check in" in action.summary

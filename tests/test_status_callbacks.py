@@ -123,3 +123,27 @@ def test_every_twilio_route_refuses_unsigned_requests(runtime, route):
     params = {"From": "+447700900101", "Body": "hello", "CallSid": "CA" + "1" * 32}
     assert _post(runtime, route, params, sign=False).status_code == 403
     assert _post(runtime, route, params, token="wrong-token").status_code == 403
+
+
+@pytest.mark.parametrize("verified, ends", [(True, OutboxStatus.ANSWERED),
+                                            (False, OutboxStatus.NOT_ANSWERED)])
+def test_a_call_counts_as_answered_only_once_the_person_gave_their_pin(runtime, verified, ends):
+    from bot.models import ConversationState
+
+    sid = "CA" + "4" * 32
+    with runtime.session() as session:
+        row = outbox.add(session, key="check_in/1/person:1/1", purpose="check_in",
+                         channel=Channel.VOICE, to="+441134960505", flow="checkin")
+        attempt = outbox.claim(session, row.id, now=utcnow())
+        attempt.twilio_sid, attempt.status = sid, "queued"
+        values = {"_who": {"id": "person:1"}} if verified else {}
+        session.add(ConversationState(key=f"voice:{sid}", channel=Channel.VOICE,
+                                      flow="checkin", state={"values": values}))
+    base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": "+447700900000",
+            "To": "+441134960505", "Direction": "outbound-api", "AnsweredBy": "human"}
+    for status in ("initiated", "ringing", "in-progress", "completed"):
+        _post(runtime, "/twilio/status", {**base, "CallStatus": status})
+    with Session(runtime.engine) as session:
+        stored = session.get(OutboxMessage, row.id)
+        assert stored.status is ends
+        assert stored.call_outcome == ("" if verified else "not_verified")

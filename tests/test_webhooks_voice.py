@@ -165,3 +165,15 @@ def test_shared_landline_the_pin_says_who(phone, at):
     line.press("1")
     jean = line.press("5281").text
     assert "Jean" in jean or "Nadia" in jean or "worker" in jean.lower()
+
+
+def test_needs_follow_the_verified_person_not_the_phone(phone, at):
+    care_home = phone("anonymous")  # Winifred calls from a care home's withheld phone
+    step = care_home.call()
+    assert 'rate="85%"' not in step.xml  # nobody known yet: ordinary speed
+    care_home.press("1")
+    care_home.press("6045")
+    step = care_home.press("100105")
+    assert "Sam Okafor" in step.text
+    step = care_home.press("3")  # how safeguarding works: said at her speed, with her time
+    assert 'rate="85%"' in step.xml and int(step.gather["timeout"]) >= 30

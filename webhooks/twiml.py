@@ -58,7 +58,7 @@ def render(replies, urls: CallUrls, settings: VoiceSettings, *, connect_to: str 
                       caller_id=caller_id)
     elif expect is not None and expect.record:
         response.record(action=urls.record, method="POST", max_length=expect.max_seconds or 120,
-                        timeout=_timeout(expect, settings), finish_on_key="#", play_beep=True,
+                        timeout=_timeout(expect, settings), play_beep=True,  # any key ends it
                         transcribe=True, transcribe_callback=urls.transcription)
         response.redirect(urls.answer, method="POST")  # an empty recording calls no action
     elif expect is not None:
@@ -82,6 +82,8 @@ def _gather_options(expect: Expect, action: str, settings: VoiceSettings) -> dic
             options["hints"] = ", ".join(expect.hints)
     if expect.num_digits:
         options["num_digits"] = expect.num_digits
+    elif expect.kind in ("choice", "confirm") and all(len(k) == 1 for k in expect.keys):
+        options["num_digits"] = 1  # or Twilio waits the whole timeout after the key press
     if expect.kind == "pin":
         options["finish_on_key"] = "#"
     return options

@@ -171,7 +171,11 @@ def check_pin(call: ActionCall) -> None:
     """Check the PIN just typed (`answer`, default 'pin') for the people at this number."""
     pin = str(call.scratch.pop(call.args.get("answer", "pin"), "") or "")
     result = call.ctx.check_pin(_identity(call), pin)
-    call.values["_pin_token"] = result.token
+    # The sealed PIN is kept only while a case reference is still to come (a failed check).
+    if result.ok:
+        call.values.pop("_pin_token", None)
+    else:
+        call.values["_pin_token"] = result.token
     _apply_pin(call, result)
 
 

@@ -37,7 +37,9 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
         return "danger"
     if text in {normalise(w) for w in words("stop")}:
         return "stop"
-    if text in {normalise(w) for w in words("start")} and opted_out():
+    # START/YES/UNSTOP opt back in only as a whole text, as Twilio treats them; on a call
+    # "yes" answers the question asked (e.g. "did you say you feel unsafe?").
+    if channel == "sms" and text in {normalise(w) for w in words("start")} and opted_out():
         return "start"
     if text in {normalise(w) for w in words("help")}:
         return "help" if channel == "sms" else "person"
