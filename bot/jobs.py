@@ -186,8 +186,31 @@ def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
                     attempt.requested_at or attempt.started_at) < now - outbox.RECONCILE_AFTER:
                 work = _merge(work, outbox.Work(reconcile=((row.id, attempt.number, now),)))
                 counts["checking"] += 1
+    counts["unprocessed"] = _unprocessed_inbound(runtime, now)
     dispatch(runtime, work)
     return counts
+
+
+def _unprocessed_inbound(runtime: Runtime, now: datetime) -> int:
+    """A text or call step stored but never answered (the web process failed on it): a
+    person must look, since it may have been someone asking for help."""
+    from .models import InboundEvent
+    from .phones import display
+    from .staff_actions import raise_action
+
+    stuck = 0
+    with runtime.session() as session:
+        for event in session.exec(select(InboundEvent).where(
+                InboundEvent.processed_at.is_(None),
+                InboundEvent.received_at < now - outbox.RECONCILE_AFTER)):
+            what = "A text" if event.channel.value == "sms" else "A call"
+            who = display(event.number) if event.number else "a withheld number"
+            raise_action(session, kind="inbound_failed", summary=(
+                f"{what} from {who} at {event.received_at:%H:%M on %d %B} could not be "
+                "handled by the line. Please contact them."), dedupe_key=f"inbound/{event.key}")
+            event.processed_at = now  # flagged once; a Twilio retry would still be answered
+            stuck += 1
+    return stuck
 
 
 def _merge(a: outbox.Work, b: outbox.Work) -> outbox.Work:

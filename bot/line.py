@@ -106,9 +106,12 @@ class LineContext(EffectActions):
     def check_reference(self, reference: str, token: str | None) -> PinResult:
         pin = open_pin(token, self.settings.pin_key, now=self.now.timestamp()) or ""
         ref = "".join((reference or "").split()).upper()
+        # This PIN was already counted against the calling number by check_pin: count the
+        # guess against the case reference only, but respect the number's lock.
+        if ident.is_locked(self.session, self._guard_key(), self.now):
+            return PinResult(ok=False, locked=True)
         candidates = ident.candidates_for_case(self.session, ref)
-        result = ident.check_pin(self.session,
-                                 guard_keys=[self._guard_key(), f"ref:{ref or '-'}"],
+        result = ident.check_pin(self.session, guard_keys=[f"ref:{ref or '-'}"],
                                  candidates=candidates, pin=pin, **self._pin_rules())
         return self._result(result, None)
 
