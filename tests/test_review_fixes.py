@@ -82,3 +82,19 @@ def test_one_wrong_guess_counts_once_not_twice(phone, demo_runtime):
     with Session(demo_runtime.engine) as session:
         guard = session.exec(select(PinGuard).where(PinGuard.number == EDITH)).one()
     assert guard.failures == 1
+
+
+def test_a_repeat_is_audited_like_the_first_telling(phone, demo_runtime):
+    from bot.models import Disclosure
+
+    demo_runtime.clock = lambda: OFFICE_HOURS
+    edith = phone(EDITH)
+    edith.call()
+    edith.press("1")
+    edith.press("4821")
+    with Session(demo_runtime.engine) as session:
+        first = len(session.exec(select(Disclosure)).all())
+    edith.press("*")
+    with Session(demo_runtime.engine) as session:
+        after = len(session.exec(select(Disclosure)).all())
+    assert first > 0 and after == 2 * first

@@ -43,6 +43,9 @@ class Output:
             while prompt and isinstance(prompt[0], Pause):
                 prompt = prompt[1:]
             self.st.last = [reply_to_dict(r) for r in prompt]
+            # What the prompt told, so that a repeat (*) is audited like the first telling.
+            shown = sorted(set().union(*(g.shown for g, _c in self.guards)))
+            self.st.values["_last_shown"] = shown
 
     def timeout(self, step: Step | None) -> int:
         base = (step.timeout if step and step.timeout else settings.NO_INPUT_TIMEOUT_SECONDS)

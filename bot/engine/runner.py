@@ -126,6 +126,12 @@ class Turn(Output):
     def repeat(self) -> None:
         if self.st.last:
             self.replies += [reply_from_dict(r) for r in self.st.last]
+            shown = self.st.values.get("_last_shown") or []
+            who = self.st.values.get("_who") or {}
+            if shown and who:
+                self.effects.append(fx.Disclosed(fields=tuple(shown), channel=self.channel,
+                                                 person_id=who.get("id"),
+                                                 case_id=who.get("case_id")))
         elif self.st.step:
             self.ask(self.current_step(), reprompt=True)
 
