@@ -75,6 +75,8 @@ def sweep_outbox_job() -> dict | None:
 def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     sender = sender or runtime.sender
     settings = runtime.settings
+    if _deferred_to_window(runtime, row_id):
+        return "outside the contact window: deferred"
     with runtime.session() as session:
         attempt = outbox.claim(session, row_id, now=runtime.now())
         if attempt is None:
@@ -100,6 +102,30 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
         attempt = session.get(SendAttempt, attempt.id, with_for_update=True)
         outbox.record_accepted(session, attempt, accepted)
     return "sent"
+
+
+def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
+    """Contact we start is never sent outside the recipient's window, even when a retry or a
+    backlog brings it to a worker late in the evening: it waits for the next window."""
+    from . import proactive
+    from .models import Person
+
+    now = runtime.now()
+    with runtime.session() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None or row.status is not OutboxStatus.PENDING \
+                or row.purpose not in proactive.SCOPE_FOR:
+            return False
+        window = proactive.DEFAULT_WINDOW
+        if row.person_id and not row.representative_id:
+            person = session.get(Person, row.person_id)
+            window = (person.contact_window_start, person.contact_window_end)
+        when = proactive.next_in_window(now, runtime.settings, window)
+        if when <= now:
+            return False
+        row.not_before = when
+    dispatch(runtime, outbox.Work(send_later=((row_id, row.attempt_count + 1, when),)))
+    return True
 
 
 def _request(runtime: Runtime, sender, row: OutboxMessage, callback: str):

@@ -98,3 +98,21 @@ def test_a_repeat_is_audited_like_the_first_telling(phone, demo_runtime):
     with Session(demo_runtime.engine) as session:
         after = len(session.exec(select(Disclosure)).all())
     assert first > 0 and after == 2 * first
+
+
+def test_a_late_check_in_waits_for_the_next_window(demo_runtime):
+    from bot import sweeps
+    from bot.models import OutboxMessage
+
+    noon = datetime(2027, 1, 27, 12, 0, tzinfo=UTC)
+    demo_runtime.clock = lambda: noon
+    sweeps.check_ins(demo_runtime)
+    demo_runtime.clock = lambda: noon + timedelta(hours=10)  # 10pm: the worker is late
+    with Session(demo_runtime.engine) as session:
+        row = session.exec(select(OutboxMessage).where(
+            OutboxMessage.to_number == EDITH)).first()
+    assert jobs.send(demo_runtime, row.id) == "outside the contact window: deferred"
+    with Session(demo_runtime.engine) as session:
+        later = session.get(OutboxMessage, row.id)
+    assert later.not_before.astimezone(demo_runtime.settings.tz).hour == 10
+    assert later.attempt_count == 0
