@@ -186,12 +186,20 @@ def live_runtime(runtime, fake_twilio):
                        outbound_calls_per_second=50)
     live = Runtime(settings, _engine=runtime.engine)
     server = make_server("127.0.0.1", port, create_app(live), threaded=True)
+    # Closing waits for requests still being handled (a late status callback), so no
+    # database connection outlives the test.
+    server.daemon_threads, server.block_on_close = False, True
     thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield live
+    try:
+        fake_twilio.wait_for(lambda: fake_twilio.state.idle, timeout=10)
+    except TimeoutError:
+        pass  # a test that left the fake hanging: close anyway
     server.shutdown()
     server.server_close()
     thread.join(5)
+    live._engine = None  # the engine is the session's, closed with it
     live.close()
 
 

@@ -71,14 +71,20 @@ def serving(runtime: Runtime, fake_twilio, public_url: str | None = None):
                        twilio_api_base=fake_twilio.url, outbound_texts_per_second=50)
     live = Runtime(settings, _engine=runtime.engine, clock=lambda: OFFICE_HOURS)
     server = make_server("127.0.0.1", port, _sending(create_app(live), live), threaded=True)
+    server.daemon_threads, server.block_on_close = False, True  # close waits for requests
     thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield live, f"http://127.0.0.1:{port}"
     finally:
+        try:
+            fake_twilio.wait_for(lambda: fake_twilio.state.idle, timeout=10)
+        except TimeoutError:
+            pass
         server.shutdown()
         server.server_close()
         thread.join(5)
+        live._engine = None  # the engine is the test session's
         live.close()
 
 
