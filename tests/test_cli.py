@@ -134,3 +134,30 @@ def test_sweep_runs_the_contact_sweeps_now(run, engine, case_ref):
     assert "check-ins: 1 new" in result.output
     assert "watchdog: " in result.output and "outbox: " in result.output
     assert "check-ins: 0 new" in run("sweep", "check-ins").output
+
+
+def test_report_msp_counts_the_national_categories_and_the_persons_view(run, engine, case_ref):
+    from bot.models import FeedbackAnswer, RespondentKind
+
+    run("cases", "close", case_ref, "--summary", "Edith is safe.", "--outcomes", "partially",
+        "--risk", "reduced")
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+        session.add(FeedbackAnswer(case_id=case.id, question="outcome",
+                                   answer="Partially Achieved",
+                                   respondent_kind=RespondentKind.PERSON,
+                                   respondent_id=case.person_id, channel="sms"))
+        session.commit()
+        closed = case.closed_at
+    from zoneinfo import ZoneInfo
+
+    day = closed.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d")
+    result = run("report", "msp", "--from", day, "--to", day)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert ": 1" in out.splitlines()[0]
+    assert "Yes they were asked and outcomes were expressed" in out
+    line = next(x for x in out.splitlines() if x.strip().startswith("Partially Achieved"))
+    assert line.split()[-1] == "1"
+    assert "outcome: Partially Achieved" in out
+    assert run("report", "msp", "--from", "2030-01-02", "--to", "2030-01-01").exit_code == 2
