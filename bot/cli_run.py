@@ -125,30 +125,41 @@ def demo(port: int, check: bool) -> None:
     report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
     click.echo(f"Demo data: {report.summary()}")
     runtime.redis.ping()  # starts the embedded Redis once, before the children share it
-    children = _start_children(port, _local_fake_port(runtime.settings.twilio_api_base))
+    logs = runtime.settings.instance_path / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children, log_files = _start_children(port, _local_fake_port(runtime.settings.twilio_api_base),
+                                          logs)
     try:
         health = _wait_for_health(port)
         click.echo(f"Health: {json.dumps(health)}")
         if check:
             return
-        _print_next_steps(port)
+        _print_next_steps(port, logs, runtime.settings.twilio_api_base)
         _wait_for_exit(children)
     finally:
         _stop(children)
+        for handle in log_files:
+            handle.close()
         if not runtime.settings.redis_url:
             stop_embedded(runtime.settings.instance_path)
 
 
-def _start_children(port: int, fake_twilio_port: int | None) -> list[subprocess.Popen]:
-    """Web, worker, scheduler and, unless Twilio is configured, the local fake of Twilio."""
+def _start_children(port: int, fake_twilio_port: int | None, logs: Path):
+    """Web, worker, scheduler and, unless Twilio is configured, the local fake of Twilio.
+
+    Each writes to its own log in `logs`, so the terminal keeps the next steps readable.
+    """
     caseline = [sys.executable, "-m", "bot"]
-    children = [subprocess.Popen(_gunicorn_args("127.0.0.1", port, 2)),
-                subprocess.Popen([*caseline, "worker"]),
-                subprocess.Popen([*caseline, "scheduler"])]
+    commands = {"web": _gunicorn_args("127.0.0.1", port, 2), "worker": [*caseline, "worker"],
+                "scheduler": [*caseline, "scheduler"]}
     if fake_twilio_port:
-        children.append(subprocess.Popen([*caseline, "fake-twilio", "--port",
-                                          str(fake_twilio_port)]))
-    return children
+        commands["fake-twilio"] = [*caseline, "fake-twilio", "--port", str(fake_twilio_port)]
+    children, handles = [], []
+    for name, command in commands.items():
+        handle = open(logs / f"{name}.log", "a")  # closed when the demo stops
+        handles.append(handle)
+        children.append(subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT))
+    return children, handles
 
 
 def _local_fake_port(api_base: str) -> int | None:
@@ -176,13 +187,14 @@ def _wait_for_health(port: int, seconds: float = 30.0) -> dict:
             time.sleep(0.2)
 
 
-def _print_next_steps(port: int) -> None:
+def _print_next_steps(port: int, logs: Path, fake_twilio: str) -> None:
     click.echo(
         f"\nCaseline is running on http://127.0.0.1:{port} (press Ctrl-C to stop).\n"
         "In another terminal:\n"
-        "  caseline chat            text the line as a demo person\n"
+        "  caseline chat            text the line as Edith Marsh (PIN 4821)\n"
         "  caseline chat --voice    phone the line\n"
         f"The demo people, their numbers and PINs are listed at the top of {DEMO_FILE}.\n"
+        f"What the line sends: {fake_twilio.rstrip('/')}/_fake/messages. Logs: {logs}/\n"
     )
 
 
