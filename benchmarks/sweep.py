@@ -16,11 +16,12 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot import db, sweeps
+from bot import db
 from bot.config import load_settings
 from bot.engine import Input, advance, load_flows
 from bot.engine.fake import FakeContext
 from bot.models import Case, LineType, Person, PersonPhone, Stage, Team, Worker
+from bot.outreach import sweeps
 from bot.runtime import Runtime
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

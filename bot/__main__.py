@@ -1,5 +1,5 @@
 """`python -m bot ...` is the same as `caseline ...` (used to start child processes)."""
 
-from .cli import main
+from bot.cli.main import main
 
 main()

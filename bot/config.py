@@ -90,6 +90,12 @@ class Settings:
 SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
 
 
+def default_flows_dir() -> Path:
+    """FLOWS_DIR from the environment if set (for the flow tools, which need no settings),
+    else the default below."""
+    return Path(os.environ.get("FLOWS_DIR") or _default_flows_dir())
+
+
 def _default_flows_dir() -> Path:
     """The repository's flows/ in a checkout, else the copy installed with the package."""
     checkout = REPO_ROOT / "flows"

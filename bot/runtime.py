@@ -58,7 +58,7 @@ class Runtime:
     @cached_property
     def sender(self):
         """The Sender for Twilio (or the mock or fake at TWILIO_API_BASE)."""
-        from .outbound import TwilioSender
+        from bot.delivery.sender import TwilioSender
 
         return TwilioSender(self.settings)
 
@@ -66,12 +66,26 @@ class Runtime:
     def session(self) -> Iterator[Session]:
         """`with runtime.session() as s:` commits on success, rolls back on error.
 
-        Outbox rows added in the session are handed to RQ once the commit succeeds.
+        Once the commit succeeds, the hooks the session collected (`after_commit`) run:
+        that is how outbox rows added in it are handed to RQ.
         """
         with db.session_scope(self.engine) as session:
             yield session
-        new_rows = session.info.pop("outbox_new", None)
-        if new_rows:
-            from .jobs import enqueue_new_rows
+        for hook, items in session.info.pop(_AFTER_COMMIT, {}).items():
+            hook(self, items)
 
-            enqueue_new_rows(self, new_rows)
+
+# Hooks live in the session, not here, so this module imports nothing that imports it.
+_AFTER_COMMIT = "caseline_after_commit"
+CommitHook = Callable[[Runtime, list], None]
+
+
+def after_commit(session: Session, hook: CommitHook, item) -> None:
+    """Have `hook(runtime, items)` called once, with every item added for it, after this
+    session commits through `Runtime.session` (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, {}).setdefault(hook, []).append(item)
+
+
+def after_commit_items(session: Session, hook: CommitHook) -> list:
+    """The items waiting for `hook` in this session (a copy)."""
+    return list(session.info.get(_AFTER_COMMIT, {}).get(hook, ()))

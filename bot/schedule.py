@@ -2,8 +2,8 @@
 
 Exactly one scheduler may fire: a copy that cannot take the Redis leader lock waits
 as a standby and takes over if the leader dies. Each sweep also takes a short lock
-of its own when it runs, so even two schedulers cannot run the same sweep twice in
-one period; and the sweeps themselves are idempotent.
+of its own when it runs (`bot.jobs.run_once`), so even two schedulers cannot run the
+same sweep twice in one period; and the sweeps themselves are idempotent.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import uuid
 
 import redis
 
-from .queues import QUEUE_NAMES
-from .runtime import Runtime
+from bot.delivery.queues import QUEUE_NAMES
+from bot.jobs import contact_sweeps_job, sweep_outbox_job
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,7 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then " \
 
 def sweeps():
     """(job function, every N seconds) for each periodic sweep."""
-    from .jobs import contact_sweeps_job, sweep_outbox_job
-
     return [(sweep_outbox_job, 60), (contact_sweeps_job, 300)]
-
-
-def run_once(connection: redis.Redis, name: str, seconds: int, work):
-    """Run `work()` unless the same sweep already ran within `seconds`; returns its result."""
-    if not connection.set(f"caseline:sweep:{name}", "1", nx=True, ex=max(1, seconds - 1)):
-        log.info("sweep %s already ran this period; skipped", name)
-        return None
-    return work()
 
 
 def acquire_leadership(connection: redis.Redis, token: str) -> bool:

@@ -58,7 +58,7 @@ def _redis_available() -> bool:
 def _no_listeners_left_behind():
     """Case-event and call listeners are per process: each test starts without them."""
     yield
-    from bot import notices
+    from bot.outreach import notices
 
     notices.uninstall()
 
@@ -161,7 +161,7 @@ def free_port() -> int:
 @pytest.fixture
 def fake_twilio(settings):
     """The local fake of Twilio's API on a real port, callbacks in order unless told."""
-    from bot.fake_twilio import FakeTwilioServer
+    from bot.tryout.fake_twilio import FakeTwilioServer
 
     with FakeTwilioServer(account_sid=settings.twilio_account_sid,
                           auth_token=settings.twilio_auth_token, chaos=False,
@@ -218,7 +218,7 @@ def demo_runtime(runtime):
 @pytest.fixture
 def phone(demo_runtime):
     """phone(from_number) -> a SimulatedPhone texting and calling the app's real webhooks."""
-    from bot.phone_sim import SimulatedPhone, path_of
+    from bot.tryout.phone_sim import SimulatedPhone, path_of
     from webhooks import create_app
 
     client = create_app(demo_runtime).test_client()

@@ -5,7 +5,6 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from bot import events
 from bot.models import (
     CaseUpdate,
     Interaction,
@@ -16,6 +15,7 @@ from bot.models import (
     Stage,
     Worker,
 )
+from bot.records import events
 from bot.services import cases
 from tests.factories import make_case, make_worker
 

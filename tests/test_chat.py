@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
-from bot import chat as chat_module
-from bot import jobs
-from bot.chat import chat
+from bot.delivery import sending
 from bot.models import Interaction, OutboxMessage, OutboxStatus
 from bot.runtime import Runtime
+from bot.tryout import chat as chat_module
+from bot.tryout.chat import chat
 from tests.conftest import free_port
 from webhooks import create_app
 
@@ -57,7 +57,7 @@ def _sending(app, runtime: Runtime):
             pending = session.exec(select(OutboxMessage.id).where(
                 OutboxMessage.status == OutboxStatus.PENDING)).all()
         for row_id in pending:
-            jobs.send(runtime, row_id)
+            sending.send(runtime, row_id)
         return [body]
 
     return wsgi

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from bot.cli import cli
+from bot.cli.main import cli
 from bot.models import Case, CaseUpdate, Interaction, Person, Stage
 from bot.pins import verify_pin
 from tests.factories import make_case, make_representative

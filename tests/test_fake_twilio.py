@@ -19,9 +19,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from bot.fake_twilio import DEFAULT_SENDER, FakeTwilioServer, create_fake_app, fake_state
-from bot.fake_twilio import num_segments as segments
-from bot.twilio_http import make_client
+from bot.delivery.twilio_http import make_client
+from bot.tryout.fake_twilio import DEFAULT_SENDER, FakeTwilioServer, create_fake_app, fake_state
+from bot.tryout.fake_twilio import num_segments as segments
 
 SID = "AC" + "5" * 32
 TOKEN = "test-only-token-for-the-fake"
@@ -608,7 +608,7 @@ def test_a_held_request_can_be_released_over_http(fake, client):
 
 _KILLED_CLIENT = textwrap.dedent("""
     import sys
-    from bot.twilio_http import make_client
+    from bot.delivery.twilio_http import make_client
     client = make_client(sys.argv[1], sys.argv[2], sys.argv[3], timeout=60)
     client.messages.create(to=sys.argv[4], from_=sys.argv[5], body="Sent before the crash")
 """)
@@ -724,7 +724,7 @@ def test_the_flask_app_works_without_a_server():
 
 
 def test_the_log_masks_numbers_and_leaves_out_bodies_and_tokens(fake, client, caplog):
-    caplog.set_level(logging.DEBUG, logger="bot.fake_twilio")
+    caplog.set_level(logging.DEBUG, logger="bot.tryout.fake_twilio")
     send(client)
     client.messages.list(to=MOBILE)
     client.calls.create(to=MOBILE, from_=LANDLINE, url=TWIML_URL)
@@ -737,7 +737,7 @@ def test_the_log_masks_numbers_and_leaves_out_bodies_and_tokens(fake, client, ca
 
 def test_it_runs_as_its_own_process():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.fake_twilio", "--port", "0", "--account-sid", SID,
+        [sys.executable, "-m", "bot.tryout.fake_twilio", "--port", "0", "--account-sid", SID,
          "--auth-token", TOKEN, "--callback-delay", "0.01", "--no-chaos"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -772,7 +772,7 @@ def test_it_runs_as_its_own_process():
 
 
 def test_the_command_needs_credentials(monkeypatch, capsys):
-    from bot.fake_twilio import main
+    from bot.tryout.fake_twilio import main
 
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)

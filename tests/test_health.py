@@ -38,7 +38,7 @@ def test_database_down_is_503(runtime):
 def test_worker_heartbeat_is_reported(runtime):
     from rq import Worker
 
-    from bot.queues import queues
+    from bot.delivery.queues import queues
 
     worker = Worker(queues(runtime.redis), connection=runtime.redis)
     worker.register_birth()

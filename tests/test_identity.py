@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.identity import candidates_for_case, candidates_for_number, check_pin, is_locked
+from bot.inbound.identity import candidates_for_case, candidates_for_number, check_pin, is_locked
 from bot.models import PersonPhone, StaffAction, utcnow
 from bot.models.types import LineType
 from bot.pins import hash_pin

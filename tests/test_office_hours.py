@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.inbound.office_hours import describe_hours, is_office_open
 from bot.models import Team
-from bot.office_hours import describe_hours, is_office_open
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -1,12 +1,15 @@
 """The outbox sends each text or call once, through the real twilio-python client and a
 fake Twilio that behaves like Twilio (errors, hangs, signed callbacks out of order)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from bot import jobs, outbox
+from bot import jobs
+from bot.delivery import outbox, sending
+from bot.delivery.queues import Work, dispatch
+from bot.delivery.sender import TwilioSender
 from bot.models import (
     Channel,
     OutboxMessage,
@@ -16,6 +19,8 @@ from bot.models import (
     utcnow,
 )
 from tests.factories import make_person
+
+OFFICE_HOURS = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)  # a Wednesday morning
 
 MOBILE = "+447700900123"
 
@@ -60,7 +65,7 @@ def test_the_same_key_is_one_row(runtime):
 
 def test_a_text_is_sent_and_followed_to_delivered(live_runtime, fake_twilio):
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "sent"
+    assert sending.send(live_runtime, row_id) == "sent"
     _wait_status(live_runtime, fake_twilio, row_id, OutboxStatus.DELIVERED)
     [attempt] = _attempts(live_runtime, row_id)
     assert attempt.twilio_sid.startswith("SM") and attempt.status == "delivered"
@@ -70,8 +75,8 @@ def test_a_text_is_sent_and_followed_to_delivered(live_runtime, fake_twilio):
 
 def test_a_row_sent_twice_is_sent_once(live_runtime, fake_twilio):
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "sent"
-    assert jobs.send(live_runtime, row_id) == "not due or already taken"
+    assert sending.send(live_runtime, row_id) == "sent"
+    assert sending.send(live_runtime, row_id) == "not due or already taken"
     assert len(fake_twilio.messages) == 1
 
 
@@ -79,12 +84,12 @@ def test_the_same_row_enqueued_twice_runs_once_through_rq(live_runtime, fake_twi
                                                           monkeypatch):
     from rq import SimpleWorker
 
-    from bot.queues import queues
+    from bot.delivery.queues import queues
 
     _use_runtime_in_jobs(monkeypatch, live_runtime)
     row_id = _add_text(live_runtime)  # the commit enqueues it once
-    jobs.dispatch(live_runtime, outbox.Work(send_now=(row_id,)))  # and again
-    jobs.dispatch(live_runtime, outbox.Work(send_now=(row_id,)))
+    dispatch(live_runtime, Work(send_now=(row_id,)))  # and again
+    dispatch(live_runtime, Work(send_now=(row_id,)))
     connection = live_runtime.redis
     assert queues(connection)[0].count == 1
     SimpleWorker(queues(connection), connection=connection).work(burst=True)
@@ -104,7 +109,7 @@ FINAL = [(21610, "replied STOP"), (21211, "not valid"), (21614, "not a mobile"),
 def test_final_errors_end_the_row_and_raise_an_action(live_runtime, fake_twilio, code, words):
     fake_twilio.state.fail_create(code)
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "failed: final"
+    assert sending.send(live_runtime, row_id) == "failed: final"
     row = _row(live_runtime, row_id)
     assert row.status is OutboxStatus.FAILED
     [action] = _actions(live_runtime)
@@ -118,7 +123,7 @@ def test_final_errors_end_the_row_and_raise_an_action(live_runtime, fake_twilio,
 def test_retryable_errors_wait_and_try_again(live_runtime, fake_twilio, fail):
     fake_twilio.state.fail_create(**fail)
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "failed: retry"
+    assert sending.send(live_runtime, row_id) == "failed: retry"
     row = _row(live_runtime, row_id)
     assert row.status is OutboxStatus.PENDING
     assert row.not_before > utcnow() + timedelta(seconds=20)
@@ -126,7 +131,7 @@ def test_retryable_errors_wait_and_try_again(live_runtime, fake_twilio, fail):
     with Session(live_runtime.engine) as session:  # the back-off has passed
         session.get(OutboxMessage, row_id).not_before = utcnow()
         session.commit()
-    assert jobs.send(live_runtime, row_id) == "sent"
+    assert sending.send(live_runtime, row_id) == "sent"
     assert [a.number for a in _attempts(live_runtime, row_id)] == [1, 2]
 
 
@@ -136,11 +141,11 @@ def test_retries_stop_at_the_cap_with_an_action(live_runtime, fake_twilio):
     live_runtime.settings = replace(live_runtime.settings, outbound_max_attempts=2)
     fake_twilio.state.fail_create(http_status=503, count=None)
     row_id = _add_text(live_runtime)
-    jobs.send(live_runtime, row_id)
+    sending.send(live_runtime, row_id)
     with Session(live_runtime.engine) as session:
         session.get(OutboxMessage, row_id).not_before = utcnow()
         session.commit()
-    assert jobs.send(live_runtime, row_id) == "failed: retry"
+    assert sending.send(live_runtime, row_id) == "failed: retry"
     assert _row(live_runtime, row_id).status is OutboxStatus.FAILED
     assert "gave up after 2 tries" in _actions(live_runtime)[0].summary
 
@@ -154,7 +159,7 @@ def test_connection_refused_is_retried(live_runtime, fake_twilio):
                                     twilio_api_base=f"http://127.0.0.1:{free_port()}")
     live_runtime.__dict__.pop("sender", None)
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "failed: retry"
+    assert sending.send(live_runtime, row_id) == "failed: retry"
     assert _row(live_runtime, row_id).status is OutboxStatus.PENDING
 
 
@@ -164,7 +169,7 @@ def test_connection_refused_is_retried(live_runtime, fake_twilio):
 def test_delivery_failures_from_callbacks(live_runtime, fake_twilio, code, ends):
     fake_twilio.state.fail_delivery(code)
     row_id = _add_text(live_runtime)
-    jobs.send(live_runtime, row_id)
+    sending.send(live_runtime, row_id)
     _wait_status(live_runtime, fake_twilio, row_id, ends)
     assert _attempts(live_runtime, row_id)[0].error_code == code
 
@@ -172,12 +177,12 @@ def test_delivery_failures_from_callbacks(live_runtime, fake_twilio, code, ends)
 def test_30005_is_retried_once_then_final(live_runtime, fake_twilio):
     fake_twilio.state.fail_delivery(30005, count=2)
     row_id = _add_text(live_runtime)
-    jobs.send(live_runtime, row_id)
+    sending.send(live_runtime, row_id)
     _wait_status(live_runtime, fake_twilio, row_id, OutboxStatus.PENDING)
     with Session(live_runtime.engine) as session:
         session.get(OutboxMessage, row_id).not_before = utcnow()
         session.commit()
-    jobs.send(live_runtime, row_id)
+    sending.send(live_runtime, row_id)
     _wait_status(live_runtime, fake_twilio, row_id, OutboxStatus.FAILED)
     assert "twice" in _actions(live_runtime)[0].summary
 
@@ -186,7 +191,7 @@ def test_callbacks_repeated_and_out_of_order_end_at_the_furthest(live_runtime, f
     fake_twilio.state.set_chaos(True, duplicate=0.9, reorder=0.9, seed=7)
     ids = [_add_text(live_runtime, key=f"reply/{n}", person=False) for n in range(6)]
     for row_id in ids:
-        jobs.send(live_runtime, row_id)
+        sending.send(live_runtime, row_id)
     fake_twilio.wait_for(lambda: fake_twilio.state.idle, timeout=10)
     statuses = [c["params"].get("MessageStatus") for c in fake_twilio.callbacks]
     assert len(statuses) > 3 * len(ids)  # some came twice
@@ -199,26 +204,26 @@ def test_a_request_whose_answer_never_came_is_found_not_resent(live_runtime, fak
     from dataclasses import replace
 
     live_runtime.settings = replace(live_runtime.settings)
-    live_runtime.__dict__["sender"] = jobs.TwilioSender(live_runtime.settings, timeout=0.5)
+    live_runtime.__dict__["sender"] = TwilioSender(live_runtime.settings, timeout=0.5)
     fake_twilio.state.hang_create(seconds=3, when="after")
     fake_twilio.state.set_chaos(False)
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "failed: ambiguous"
+    assert sending.send(live_runtime, row_id) == "failed: ambiguous"
     assert _attempts(live_runtime, row_id)[0].status in ("unknown", "queued", "sent",
                                                          "delivered")
     fake_twilio.state.release()
-    assert jobs.reconcile(live_runtime, row_id, 1) in ("found", "nothing to do")
+    assert sending.reconcile(live_runtime, row_id, 1) in ("found", "nothing to do")
     _wait_status(live_runtime, fake_twilio, row_id, OutboxStatus.DELIVERED)
     assert len(fake_twilio.messages) == 1
 
 
 def test_a_request_twilio_never_got_goes_to_a_person(live_runtime, fake_twilio):
-    live_runtime.__dict__["sender"] = jobs.TwilioSender(live_runtime.settings, timeout=0.5)
+    live_runtime.__dict__["sender"] = TwilioSender(live_runtime.settings, timeout=0.5)
     fake_twilio.state.hang_create(seconds=2, when="before")
     row_id = _add_text(live_runtime)
-    assert jobs.send(live_runtime, row_id) == "failed: ambiguous"
+    assert sending.send(live_runtime, row_id) == "failed: ambiguous"
     fake_twilio.wait_for(lambda: fake_twilio.state.held == 0, timeout=5)
-    assert jobs.reconcile(live_runtime, row_id, 1) == "needs check"
+    assert sending.reconcile(live_runtime, row_id, 1) == "needs check"
     assert _row(live_runtime, row_id).status is OutboxStatus.NEEDS_CHECK
     [action] = _actions(live_runtime)
     assert action.kind == "send_unknown" and "Check with them" in action.summary
@@ -232,12 +237,13 @@ def test_a_request_twilio_never_got_goes_to_a_person(live_runtime, fake_twilio):
     ("busy", OutboxStatus.NOT_ANSWERED, "busy"),
 ])
 def test_call_outcomes(live_runtime, fake_twilio, outcome, status, detail):
+    live_runtime.clock = lambda: OFFICE_HOURS  # a check-in call waits for the daytime window
     fake_twilio.state.set_call_outcome(outcome)
     with live_runtime.session() as session:
         person = make_person(session, number="+441134960123")
         row = outbox.add(session, key="check_in/1", purpose="check_in", channel=Channel.VOICE,
                          to="+441134960123", flow="check_in", person_id=person.id)
-    assert jobs.send(live_runtime, row.id) == "sent"
+    assert sending.send(live_runtime, row.id) == "sent"
     _wait_status(live_runtime, fake_twilio, row.id, status)
     assert _row(live_runtime, row.id).call_outcome == detail
     [call] = fake_twilio.calls
@@ -247,11 +253,12 @@ def test_call_outcomes(live_runtime, fake_twilio, outcome, status, detail):
 def test_an_unanswered_call_goes_to_its_listener(live_runtime, fake_twilio, monkeypatch):
     seen = []
     monkeypatch.setattr(outbox, "_call_listeners", [lambda session, row: seen.append(row.id)])
+    live_runtime.clock = lambda: OFFICE_HOURS  # a check-in call waits for the daytime window
     fake_twilio.state.set_call_outcome("busy")
     with live_runtime.session() as session:
         row = outbox.add(session, key="check_in/2", purpose="check_in", channel=Channel.VOICE,
                          to="+441134960123", flow="check_in")
-    jobs.send(live_runtime, row.id)
+    sending.send(live_runtime, row.id)
     _wait_status(live_runtime, fake_twilio, row.id, OutboxStatus.NOT_ANSWERED)
     assert seen == [row.id]
     assert _actions(live_runtime) == []  # the listener decides, not the outbox

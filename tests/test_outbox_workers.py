@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from sqlmodel import Session, select
 
-from bot import jobs, outbox
+from bot import jobs
+from bot.delivery import outbox, sending
 from bot.models import Channel, OutboxMessage, OutboxStatus, StaffAction, utcnow
 from bot.runtime import Runtime
 
@@ -56,7 +57,7 @@ def _status(runtime, row_id):
 
 
 def _sweep_later(runtime, minutes=10):
-    return jobs.sweep(runtime, now=utcnow() + __import__("datetime").timedelta(minutes=minutes))
+    return sending.sweep(runtime, now=utcnow() + __import__("datetime").timedelta(minutes=minutes))
 
 
 def test_worker_killed_after_twilio_took_the_request_sends_once(live_runtime, fake_twilio):
@@ -72,7 +73,7 @@ def test_worker_killed_after_twilio_took_the_request_sends_once(live_runtime, fa
                                              OutboxStatus.DELIVERED)
     counts = _sweep_later(live_runtime)
     assert counts["enqueued"] == 0 and counts["released"] == 0
-    jobs.reconcile(live_runtime, row_id, 1)
+    sending.reconcile(live_runtime, row_id, 1)
     fake_twilio.wait_for(lambda: _status(live_runtime, row_id) is OutboxStatus.DELIVERED, 10)
     assert len(fake_twilio.messages) == 1
 
@@ -88,7 +89,7 @@ def test_worker_killed_before_twilio_got_it_never_sends_twice(live_runtime, fake
     fake_twilio.state.release()
     time.sleep(0.3)
     _sweep_later(live_runtime)
-    jobs.reconcile(live_runtime, row_id, 1)
+    sending.reconcile(live_runtime, row_id, 1)
     # Either Twilio got it after all (sent once) or a person is asked to check.
     status = _status(live_runtime, row_id)
     assert len(fake_twilio.messages) <= 1
@@ -127,11 +128,11 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fak
     [row_id] = _add_texts(down, 1)  # the commit succeeds; enqueueing fails quietly
     with Session(live_runtime.engine) as session:
         assert session.get(OutboxMessage, row_id).enqueued_at is None
-    counts = jobs.sweep(live_runtime)  # Redis is back
+    counts = sending.sweep(live_runtime)  # Redis is back
     assert counts["enqueued"] == 1
     from rq import SimpleWorker
 
-    from bot.queues import queues
+    from bot.delivery.queues import queues
 
     jobs._runtime = live_runtime
     try:
@@ -140,4 +141,4 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fak
     finally:
         jobs._runtime = None
     fake_twilio.wait_for(lambda: _status(live_runtime, row_id) is OutboxStatus.DELIVERED, 10)
-    assert jobs.sweep(live_runtime)["enqueued"] == 0
+    assert sending.sweep(live_runtime)["enqueued"] == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.outbound import TwilioSender
+from bot.delivery.sender import TwilioSender
 from tests.conftest import IN_CI, free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot import notices, sweeps
 from bot.models import (
     Case,
     Channel,
@@ -22,6 +21,7 @@ from bot.models import (
     Team,
     Worker,
 )
+from bot.outreach import notices, sweeps
 from bot.services import cases as case_service
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wednesday, inside 10am-7pm
@@ -218,7 +218,7 @@ def test_an_outbound_call_answered_by_a_machine_hears_no_case_detail(demo_runtim
 
 
 def test_an_outbound_call_says_nothing_before_the_pin(demo_runtime, phone):
-    from bot.phone_sim import read_call_step
+    from bot.tryout.phone_sim import read_call_step
 
     _at(demo_runtime, NOON + timedelta(days=60))
     sweeps.check_ins(demo_runtime)
@@ -250,7 +250,7 @@ def test_after_answering_a_check_in_the_next_text_starts_afresh(demo_runtime, ph
 
 
 def test_an_unanswered_check_in_call_is_tried_again_then_raised(live_runtime, fake_twilio):
-    from bot import jobs
+    from bot.delivery import sending
     from bot.importer import import_file
     from bot.models import OutboxStatus
     from tests.conftest import DEMO_FILE
@@ -268,7 +268,7 @@ def test_an_unanswered_check_in_call_is_tried_again_then_raised(live_runtime, fa
             with Session(live_runtime.engine) as session:
                 session.get(OutboxMessage, row.id).not_before = None  # the wait has passed
                 session.commit()
-        assert jobs.send(live_runtime, row.id) == "sent"
+        assert sending.send(live_runtime, row.id) == "sent"
         fake_twilio.wait_for(lambda r=row: _rows(live_runtime, id=r.id)[0].status
                              is OutboxStatus.NOT_ANSWERED, timeout=10)
     with Session(live_runtime.engine) as session:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot import jobs, outbox
+from bot.delivery import outbox, sending
 from bot.models import (
     Channel,
     ConversationState,
@@ -54,7 +54,7 @@ def test_a_claim_released_by_the_sweep_is_never_sent_by_its_old_worker(runtime):
         row = outbox.add(session, key="reply/1", purpose="reply", channel=Channel.SMS,
                          to=EDITH, body="Hello.")
         attempt = outbox.claim(session, row.id, now=utcnow())
-    jobs.sweep(runtime, now=utcnow() + timedelta(minutes=10))  # thinks the worker died
+    sending.sweep(runtime, now=utcnow() + timedelta(minutes=10))  # thinks the worker died
     with runtime.session() as session:
         assert outbox.mark_requesting(session, attempt.id, now=utcnow()) is False
 
@@ -63,9 +63,9 @@ def test_a_stored_step_nobody_answered_reaches_staff(runtime):
     with runtime.session() as session:
         session.add(InboundEvent(key="sms:SM" + "3" * 32, channel=Channel.SMS, number=EDITH,
                                  params={"Body": "help"}))
-    counts = jobs.sweep(runtime, now=utcnow() + timedelta(minutes=5))
+    counts = sending.sweep(runtime, now=utcnow() + timedelta(minutes=5))
     assert counts["unprocessed"] == 1
-    assert jobs.sweep(runtime, now=utcnow() + timedelta(minutes=6))["unprocessed"] == 0
+    assert sending.sweep(runtime, now=utcnow() + timedelta(minutes=6))["unprocessed"] == 0
     with Session(runtime.engine) as session:
         [action] = session.exec(select(StaffAction)).all()
     assert action.kind == "inbound_failed" and "07700 900101" in action.summary
@@ -101,8 +101,8 @@ def test_a_repeat_is_audited_like_the_first_telling(phone, demo_runtime):
 
 
 def test_a_late_check_in_waits_for_the_next_window(demo_runtime):
-    from bot import sweeps
     from bot.models import OutboxMessage
+    from bot.outreach import sweeps
 
     noon = datetime(2027, 1, 27, 12, 0, tzinfo=UTC)
     demo_runtime.clock = lambda: noon
@@ -111,7 +111,7 @@ def test_a_late_check_in_waits_for_the_next_window(demo_runtime):
     with Session(demo_runtime.engine) as session:
         row = session.exec(select(OutboxMessage).where(
             OutboxMessage.to_number == EDITH)).first()
-    assert jobs.send(demo_runtime, row.id) == "outside the contact window: deferred"
+    assert sending.send(demo_runtime, row.id) == "outside the contact window: deferred"
     with Session(demo_runtime.engine) as session:
         later = session.get(OutboxMessage, row.id)
     assert later.not_before.astimezone(demo_runtime.settings.tz).hour == 10

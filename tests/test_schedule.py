@@ -1,6 +1,7 @@
 """One scheduler fires the sweeps: a second copy stands by, and a sweep runs once a period."""
 
-from bot.schedule import acquire_leadership, release_leadership, run_once
+from bot.jobs import run_once
+from bot.schedule import acquire_leadership, release_leadership
 
 
 def test_only_one_scheduler_leads(redis_client):

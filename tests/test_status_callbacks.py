@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 from twilio.request_validator import RequestValidator
 
-from bot import jobs, outbox
+from bot.delivery import outbox, sending
 from bot.models import Channel, OutboxMessage, OutboxStatus, SendAttempt, utcnow
 from webhooks import create_app
 
@@ -89,7 +89,7 @@ def test_a_worker_that_died_before_the_request_left_is_released(runtime):
         row = outbox.add(session, key="reply/11", purpose="reply", channel=Channel.SMS,
                          to="+447700900123", body="Hello.")
         outbox.claim(session, row.id, now=utcnow())  # then the worker died
-    counts = jobs.sweep(runtime, now=utcnow() + timedelta(minutes=10))
+    counts = sending.sweep(runtime, now=utcnow() + timedelta(minutes=10))
     assert counts["released"] == 1
     with Session(runtime.engine) as session:
         assert session.get(OutboxMessage, row.id).status is OutboxStatus.PENDING

@@ -9,8 +9,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from bot.fake_twilio import FakeTwilioServer
-from bot.twilio_http import RedirectingHttpClient, make_client, redirect_url
+from bot.delivery.twilio_http import RedirectingHttpClient, make_client, redirect_url
+from bot.tryout.fake_twilio import FakeTwilioServer
 
 SID = "AC" + "7" * 32
 TOKEN = "test-only-token-for-http"

@@ -24,7 +24,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(twilio_in_bp)
     errors.register(app)
 
-    from bot import notices
+    from bot.outreach import notices
 
     notices.install(runtime)  # a status callback may report a call nobody answered
     return app

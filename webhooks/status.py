@@ -12,8 +12,8 @@ import logging
 from flask import Blueprint, current_app, request
 from sqlmodel import Session
 
-from bot import outbox
-from bot.jobs import dispatch
+from bot.delivery import outbox
+from bot.delivery.queues import Work, dispatch
 from bot.models import OutboxMessage
 
 from .security import twilio_signed
@@ -35,12 +35,12 @@ def status_callback():
     return "", 200
 
 
-def _apply(session: Session, runtime, sid: str, status: str, form) -> outbox.Work:
+def _apply(session: Session, runtime, sid: str, status: str, form) -> Work:
     attempt = outbox.find_attempt(session, sid=sid, outbox_id=request.args.get("outbox"),
                                   attempt_number=request.args.get("attempt"))
     if attempt is None:
         log.info("status callback for unknown sid %s… (%s): ignored", sid[:6], status)
-        return outbox.Work()
+        return Work()
     row = session.get(OutboxMessage, attempt.outbox_id, with_for_update=True)
     code = form.get("ErrorCode", "")
     return outbox.apply_status(

@@ -1,7 +1,7 @@
 """Texts and calls coming in: `POST /twilio/sms`, `POST /twilio/voice` and the voice steps.
 
 Handlers are thin: check the signature, read Twilio's form, hand it to
-`bot.conversation.process`, render the answer (TwiML). Any error still gets valid
+`bot.inbound.conversation.process`, render the answer (TwiML). Any error still gets valid
 TwiML with a safe message and a number to call, with status 200 (see `errors.py`).
 """
 
@@ -11,11 +11,11 @@ from flask import Blueprint, Response, current_app, request
 from sqlmodel import select
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.audit import record_interaction
-from bot.conversation import Inbound, TurnOutput, process
 from bot.engine import Input, sms_messages
+from bot.inbound.conversation import Inbound, TurnOutput, process
 from bot.models import Channel, Direction, Interaction, OutboxMessage
 from bot.phones import spoken
+from bot.records.audit import record_interaction
 
 from . import twiml
 from .security import twilio_signed

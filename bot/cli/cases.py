@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from .services import cases as case_service
+from bot.services import cases as case_service
 
 
 def _actor() -> str:
@@ -18,7 +18,7 @@ def _actor() -> str:
 
 def _run(change: Callable, *args, **kwargs):
     """Apply one change in one transaction; a refused change exits 1 with its reason."""
-    from .cli import runtime_or_exit
+    from .common import runtime_or_exit
 
     runtime = runtime_or_exit()
     try:

@@ -1,6 +1,6 @@
 """`caseline flows check|test`: validate, lint and test the conversation flows.
 
-Registered on the main CLI with `cli.add_command(flows)`; `caseline chat` is in bot/chat.py.
+Registered in `bot/cli/main.py`; `caseline chat` is in `bot/tryout/chat.py`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,12 @@ from pathlib import Path
 
 import click
 
+from bot.config import default_flows_dir
 from bot.engine import load_flows
 from bot.engine.convtest import format_result, load_tests, run_test
 from bot.engine.lint import lint
 
-__all__ = ["check", "default_flows_dir", "flows", "grade_table", "sms_table", "test"]
-
-def default_flows_dir() -> Path:
-    """FLOWS_DIR if set, else the repository's flows/ directory."""
-    return Path(os.environ.get("FLOWS_DIR") or Path(__file__).resolve().parent.parent / "flows")
-
+__all__ = ["check", "flows", "grade_table", "sms_table", "test"]
 
 def _dir(directory: str | None) -> Path:
     return Path(directory) if directory else default_flows_dir()

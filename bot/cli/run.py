@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo.yaml"
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"
 
 
 def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
@@ -39,7 +39,7 @@ def _gunicorn_has_control_socket() -> bool:
 @click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (Twilio webhooks, health) with gunicorn."""
-    from .cli import runtime_or_exit
+    from .common import runtime_or_exit
 
     runtime_or_exit()  # fail here, with the list of settings to fix, not in each worker
     args = _gunicorn_args(host, port, workers)
@@ -52,8 +52,9 @@ def worker(burst: bool) -> None:
     """Run an RQ worker (with RQ's scheduler for delayed retries) on the configured Redis."""
     from rq import Worker
 
-    from .cli import runtime_or_exit
-    from .queues import queues
+    from bot.delivery.queues import queues
+
+    from .common import runtime_or_exit
 
     runtime = runtime_or_exit()
     connection = runtime.redis
@@ -63,8 +64,9 @@ def worker(burst: bool) -> None:
 @click.command()
 def scheduler() -> None:
     """Fire the periodic sweeps (one process; a second copy waits as a standby)."""
-    from .cli import runtime_or_exit
-    from .schedule import run_scheduler
+    from bot.schedule import run_scheduler
+
+    from .common import runtime_or_exit
 
     run_scheduler(runtime_or_exit())
 
@@ -74,8 +76,10 @@ def scheduler() -> None:
                                             "outbox"]), default="all")
 def sweep(which: str) -> None:
     """Run the periodic sweeps now instead of waiting for the scheduler (safe to repeat)."""
-    from . import jobs, sweeps
-    from .cli import runtime_or_exit
+    from bot.delivery import sending
+    from bot.outreach import sweeps
+
+    from .common import runtime_or_exit
 
     runtime = runtime_or_exit()
     parts = {"check-ins": sweeps.check_ins, "watchdog": sweeps.watchdog,
@@ -84,7 +88,7 @@ def sweep(which: str) -> None:
     for name, run in chosen.items():
         click.echo(f"{name}: {run(runtime)} new text(s) or call(s) in the outbox")
     if which in ("all", "outbox"):
-        counts = jobs.sweep(runtime)
+        counts = sending.sweep(runtime)
         click.echo(f"outbox: {counts['enqueued']} handed to the worker, "
                    f"{counts['released']} released, {counts['checking']} being checked")
 
@@ -93,8 +97,9 @@ def sweep(which: str) -> None:
 @click.option("--port", default=5010, show_default=True, type=int)
 def fake_twilio(port: int) -> None:
     """Run the local fake of Twilio's API that the demo and tests send through."""
-    from .cli import runtime_or_exit
-    from .fake_twilio import main as fake_main
+    from bot.tryout.fake_twilio import main as fake_main
+
+    from .common import runtime_or_exit
 
     settings = runtime_or_exit().settings
     if settings.is_production:
@@ -115,10 +120,11 @@ def demo(port: int, check: bool) -> None:
     """
     os.environ.setdefault("CASELINE_ENV", "demo")
     os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
-    from . import db
-    from .cli import runtime_or_exit
-    from .importer import import_file
-    from .redis_conn import stop_embedded
+    from bot import db
+    from bot.importer import import_file
+    from bot.redis_conn import stop_embedded
+
+    from .common import runtime_or_exit
 
     runtime = runtime_or_exit()
     db.upgrade(runtime.engine)

@@ -12,13 +12,12 @@ failing both it is handed to a person.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from .models import (
+from bot.models import (
     Channel,
     ConversationState,
     OutboxMessage,
@@ -28,9 +27,12 @@ from .models import (
     SendAttempt,
     utcnow,
 )
-from .outbound import Accepted, Outcome, SendError, classify_code
-from .phones import mask
-from .staff_actions import raise_action
+from bot.phones import mask
+from bot.records.staff_actions import raise_action
+from bot.runtime import after_commit, after_commit_items
+
+from .queues import Work, enqueue_new_rows
+from .sender import Accepted, Outcome, SendError, classify_code
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +51,6 @@ CALL_RANK = {"claimed": 0, "requesting": 0, "unknown": 0, "queued": 1, "initiate
 CALL_NOT_ANSWERED = {"busy": "busy", "no-answer": "no-answer", "canceled": "no-answer"}
 
 
-@dataclass(frozen=True)
-class Work:
-    """What the caller of the outbox must do after a transaction commits."""
-
-    send_now: tuple[int, ...] = ()
-    send_later: tuple[tuple[int, int, datetime], ...] = ()  # (row id, attempt, when)
-    reconcile: tuple[tuple[int, int, datetime], ...] = ()
-
-
 def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, body: str = "",
         flow: str = "", from_number: str = "", case_id: int | None = None,
         person_id: int | None = None, representative_id: int | None = None,
@@ -74,8 +67,13 @@ def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, 
             session.add(row)
     except sa.exc.IntegrityError:
         return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
-    session.info.setdefault("outbox_new", []).append(row.id)
+    after_commit(session, enqueue_new_rows, row.id)  # handed to RQ once committed
     return row
+
+
+def added_in(session: Session) -> list[int]:
+    """The ids of the rows added (not found) in this session so far."""
+    return after_commit_items(session, enqueue_new_rows)
 
 
 def claim(session: Session, row_id: int, *, now: datetime) -> SendAttempt | None:
@@ -182,7 +180,7 @@ def _raise_for(session: Session, row: OutboxMessage, kind: str, what: str) -> No
 
 
 def _recipient(session: Session, row: OutboxMessage) -> str:
-    from .phones import display
+    from bot.phones import display
 
     number = display(row.to_number)
     if row.representative_id:

@@ -17,7 +17,7 @@ from typing import Protocol
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from .config import Settings
+from bot.config import Settings
 
 # Twilio error codes (guides/twilio.md): what each means for the next step.
 FINAL_CODES = {

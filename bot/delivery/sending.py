@@ -1,76 +1,26 @@
-"""RQ jobs: send an outbox row, check an unknown send, sweep for stuck rows.
+"""Sending an outbox row once, checking a send whose answer never came, and the sweep
+that recovers rows a lost job, a dead worker or a Redis outage left behind.
 
-Job arguments are ids, never objects. Job ids are derived from the row id and the
-attempt to come (`outbox-12-a1`), so the same attempt enqueued twice is refused by
-RQ; the conditional claim in `outbox.claim` is what makes a duplicate harmless.
+This is the work behind the RQ jobs in `bot/jobs.py`; it takes its runtime as an
+argument, so tests run it with any runtime and any sender.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
-import redis
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
 from sqlmodel import select
 
+from bot.models import Channel, OutboxMessage, OutboxStatus, SendAttempt
+from bot.runtime import Runtime
+
 from . import outbox
-from .models import Channel, OutboxMessage, OutboxStatus, SendAttempt, utcnow
-from .outbound import Outcome, SendError, TwilioSender
 from .pacing import Pacer
-from .queues import QUEUE_NAMES, queues
-from .runtime import Runtime
+from .queues import Work, dispatch
+from .sender import SendError
 
 log = logging.getLogger(__name__)
-
-FAILURE_TTL = 7 * 24 * 3600
-_DEAD_JOB = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-
-_runtime: Runtime | None = None
-
-
-def worker_runtime() -> Runtime:
-    """One runtime per worker process, built from the environment on first use."""
-    global _runtime
-    if _runtime is None:
-        from . import notices
-
-        _runtime = Runtime.from_env()
-        notices.install(_runtime)
-    return _runtime
-
-
-# --- jobs (run by `caseline worker`) -------------------------------------------------------
-
-def send_outbox_message(row_id: int) -> str:
-    """Send one outbox row once: claim, pace, request, record."""
-    return send(worker_runtime(), row_id)
-
-
-def reconcile_outbox_message(row_id: int, attempt_number: int) -> str:
-    """Find out what happened to a request whose answer never arrived."""
-    return reconcile(worker_runtime(), row_id, attempt_number)
-
-
-def contact_sweeps_job() -> dict | None:
-    """Check-ins, the watchdog and MSP feedback (see bot/sweeps.py)."""
-    from . import sweeps
-    from .schedule import run_once
-
-    runtime = worker_runtime()
-    return run_once(runtime.redis, "contacts", 300, lambda: sweeps.run_all(runtime))
-
-
-def sweep_outbox_job() -> dict | None:
-    from .schedule import run_once
-
-    runtime = worker_runtime()
-    return run_once(runtime.redis, "outbox", 60, lambda: sweep(runtime))
-
-
-# --- the work itself (testable with any runtime) --------------------------------------------
 
 def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     sender = sender or runtime.sender
@@ -107,24 +57,24 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
 def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
     """Contact we start is never sent outside the recipient's window, even when a retry or a
     backlog brings it to a worker late in the evening: it waits for the next window."""
-    from . import proactive
-    from .models import Person
+    from bot.models import Person
+    from bot.outreach import contact
 
     now = runtime.now()
     with runtime.session() as session:
         row = session.get(OutboxMessage, row_id)
         if row is None or row.status is not OutboxStatus.PENDING \
-                or row.purpose not in proactive.SCOPE_FOR:
+                or row.purpose not in contact.SCOPE_FOR:
             return False
-        window = proactive.DEFAULT_WINDOW
+        window = contact.DEFAULT_WINDOW
         if row.person_id and not row.representative_id:
             person = session.get(Person, row.person_id)
             window = (person.contact_window_start, person.contact_window_end)
-        when = proactive.next_in_window(now, runtime.settings, window)
+        when = contact.next_in_window(now, runtime.settings, window)
         if when <= now:
             return False
         row.not_before = when
-    dispatch(runtime, outbox.Work(send_later=((row_id, row.attempt_count + 1, when),)))
+    dispatch(runtime, Work(send_later=((row_id, row.attempt_count + 1, when),)))
     return True
 
 
@@ -188,7 +138,7 @@ def _matching(row: OutboxMessage, found: list):
 def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
     """Recover rows a lost job, a dead worker or a Redis outage left behind."""
     now = now or runtime.now()
-    work = outbox.Work()
+    work = Work()
     counts = {"enqueued": 0, "released": 0, "checking": 0}
     with runtime.session() as session:
         for row in session.exec(select(OutboxMessage).where(
@@ -196,7 +146,7 @@ def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
             due = row.not_before is None or row.not_before <= now
             stale = row.enqueued_at is None or row.enqueued_at < now - outbox.ENQUEUED_TOO_LONG
             if due and stale:
-                work = _merge(work, outbox.Work(send_now=(row.id,)))
+                work += Work(send_now=(row.id,))
                 counts["enqueued"] += 1
         for row in session.exec(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.SENDING)):
@@ -206,11 +156,11 @@ def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
             if attempt.status == "claimed" and attempt.started_at < now - outbox.CLAIMED_TOO_LONG:
                 attempt.status = "abandoned"  # the worker died before the request left
                 row.status = OutboxStatus.PENDING
-                work = _merge(work, outbox.Work(send_now=(row.id,)))
+                work += Work(send_now=(row.id,))
                 counts["released"] += 1
             elif attempt.status in ("requesting", "unknown") and (
                     attempt.requested_at or attempt.started_at) < now - outbox.RECONCILE_AFTER:
-                work = _merge(work, outbox.Work(reconcile=((row.id, attempt.number, now),)))
+                work += Work(reconcile=((row.id, attempt.number, now),))
                 counts["checking"] += 1
     counts["unprocessed"] = _unprocessed_inbound(runtime, now)
     dispatch(runtime, work)
@@ -220,9 +170,9 @@ def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
 def _unprocessed_inbound(runtime: Runtime, now: datetime) -> int:
     """A text or call step stored but never answered (the web process failed on it): a
     person must look, since it may have been someone asking for help."""
-    from .models import InboundEvent
-    from .phones import display
-    from .staff_actions import raise_action
+    from bot.models import InboundEvent
+    from bot.phones import display
+    from bot.records.staff_actions import raise_action
 
     stuck = 0
     with runtime.session() as session:
@@ -237,83 +187,3 @@ def _unprocessed_inbound(runtime: Runtime, now: datetime) -> int:
             event.processed_at = now  # flagged once; a Twilio retry would still be answered
             stuck += 1
     return stuck
-
-
-def _merge(a: outbox.Work, b: outbox.Work) -> outbox.Work:
-    return outbox.Work(a.send_now + b.send_now, a.send_later + b.send_later,
-                       a.reconcile + b.reconcile)
-
-
-# --- handing work to RQ ----------------------------------------------------------------------
-
-def dispatch(runtime: Runtime, work: outbox.Work) -> None:
-    """Enqueue what a committed transaction asked for; Redis being down loses nothing."""
-    try:
-        connection = runtime.redis
-        if work.send_now:
-            _enqueue_sends(runtime, connection, work.send_now)
-        for row_id, attempt, when in work.send_later:
-            _enqueue(connection, f"outbox-{row_id}-a{attempt}", send_outbox_message, row_id,
-                     at=when)
-        for row_id, attempt, when in work.reconcile:
-            _enqueue(connection, f"outbox-{row_id}-check{attempt}", reconcile_outbox_message,
-                     row_id, attempt, at=when)
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        # The rows are safe in the database; the sweep enqueues them when Redis is back.
-        log.warning("could not enqueue outbox work (%s); the sweep will", type(exc).__name__)
-
-
-def _enqueue_sends(runtime: Runtime, connection: redis.Redis, row_ids) -> None:
-    """Hand pending rows to RQ, one job per attempt to come, and note when."""
-    with runtime.session() as session:
-        rows = session.exec(select(OutboxMessage).where(
-            OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == OutboxStatus.PENDING))
-        for row in rows:
-            job_id = f"outbox-{row.id}-a{row.attempt_count + 1}"
-            _enqueue(connection, job_id, send_outbox_message, row.id, at=row.not_before)
-            row.enqueued_at = runtime.now()
-
-
-def _enqueue(connection: redis.Redis, job_id: str, func, *args, at: datetime | None) -> None:
-    queue = queues(connection)[0]
-    options = dict(job_id=job_id, unique=True, result_ttl=0, failure_ttl=FAILURE_TTL)
-    for _ in range(2):
-        try:
-            if at is not None and at > utcnow():
-                queue.enqueue_at(at, func, *args, **options)
-            else:
-                queue.enqueue(func, *args, **options)
-            return
-        except DuplicateJobError:
-            if not _drop_if_dead(connection, job_id):
-                return  # the same job is already waiting or running: nothing to add
-
-
-def _drop_if_dead(connection: redis.Redis, job_id: str) -> bool:
-    """A finished or failed job under the same id may be replaced; a live one may not."""
-    try:
-        job = Job.fetch(job_id, connection=connection)
-    except NoSuchJobError:
-        return True
-    if job.get_status(refresh=True) in _DEAD_JOB:
-        job.delete()
-        return True
-    return False
-
-
-def enqueue_new_rows(runtime: Runtime, row_ids: list[int]) -> None:
-    """Called after a commit that added outbox rows (see Runtime.session)."""
-    dispatch(runtime, outbox.Work(send_now=tuple(row_ids)))
-
-
-def wait_for_queue_empty(connection: redis.Redis, seconds: float = 10.0) -> bool:
-    """For tests and the demo: True once no job waits in any queue."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if all(q.count == 0 for q in queues(connection)):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-__all__ = ["QUEUE_NAMES", "Outcome", "TwilioSender", "dispatch", "reconcile", "send", "sweep"]

@@ -1,4 +1,4 @@
-"""The Twilio REST client, pointed at real Twilio or at a stand-in such as `bot.fake_twilio`.
+"""The Twilio REST client, pointed at real Twilio or at a stand-in such as `bot.tryout.fake_twilio`.
 
 twilio-python's documented hook for this is `Client(..., http_client=...)`: the client below
 rewrites `https://<anything>.twilio.com/...` to a configured base URL and leaves everything else
@@ -20,7 +20,7 @@ _TWILIO_DOMAIN = "twilio.com"
 
 # twilio-python logs every request at INFO, list queries included ("To=%2B4477..."): give its
 # HTTP client a logger that passes only warnings, so phone numbers stay out of the logs.
-_sdk_log = logging.getLogger("bot.twilio_http.sdk")
+_sdk_log = logging.getLogger(f"{__name__}.sdk")
 _sdk_log.setLevel(logging.WARNING)
 
 

@@ -1,4 +1,12 @@
-"""Demo people and cases for `FakeContext`: conversation tests and `caseline chat`.
+"""The engine's own cast ("Westshire update line") for `FakeContext`: the flows'
+conversation tests (`flows/tests/`, `caseline flows test`) and `caseline chat --offline`.
+
+There are two invented casts, on purpose. This one runs the engine alone, with no database,
+so it must live inside the engine, which imports nothing else of ours (it is pure). The
+other, `bot/demo/demo.yaml` ("Caseline update line", Edith Marsh and the rest), is imported
+into a real database by `caseline demo` and by the tests that go through the webhooks. If a
+test or a chat names Sam Patel or Westshire, it uses this file; Edith Marsh or Sam Okafor,
+the demo file.
 
 Only Ofcom drama numbers (07700 900xxx, 0113/0117/0121/0161 496 0xxx). The clock is Monday
 8 December 2025, 10:30, in office hours.

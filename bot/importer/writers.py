@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.records.audit import record_interaction
+
 from .. import phones
-from ..audit import record_interaction
 from ..models import Case, CaseUpdate, Direction, LineType, Person, PersonPhone, utcnow
 from .checks import Row
 from .kinds import KINDS, MODELS, REFERENCES

@@ -20,12 +20,12 @@ from sqlmodel import Session, select
 
 from bot.engine import Input, advance, load_flows
 from bot.engine.context import Needs
+from bot.models import Channel, ConversationState, InboundEvent
+from bot.phones import InvalidPhoneNumber, is_withheld, mask, normalise
+from bot.runtime import Runtime
 
 from .effects import CallDirections, Turn, carry_out
 from .line import LineContext
-from .models import Channel, ConversationState, InboundEvent
-from .phones import InvalidPhoneNumber, is_withheld, mask, normalise
-from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 

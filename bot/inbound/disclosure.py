@@ -9,8 +9,7 @@ scopes, and nothing of a withheld case. Unknown callers never reach this far.
 from __future__ import annotations
 
 from bot.engine.disclosure import BASIC_FIELDS, SCOPES, fields_for_scopes
-
-from .models import Case, Person, Representative
+from bot.models import Case, Person, Representative
 
 
 def allowed_scopes(case: Case, person: Person, representative: Representative | None,

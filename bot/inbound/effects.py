@@ -13,12 +13,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from bot.delivery import outbox
 from bot.engine import effects as fx
-
-from . import outbox
-from .audit import record_disclosures, record_interaction
-from .line import parse_id
-from .models import (
+from bot.models import (
     ActionUrgency,
     Case,
     Channel,
@@ -31,9 +28,12 @@ from .models import (
     Team,
     Worker,
 )
+from bot.phones import display, is_mobile
+from bot.records.audit import record_disclosures, record_interaction
+from bot.records.staff_actions import raise_action
+
+from .line import parse_id
 from .office_hours import is_office_open
-from .phones import display, is_mobile
-from .staff_actions import raise_action
 
 DANGER_ACTIONS = {"danger", "feels_unsafe"}
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from .models import ActionUrgency, Case, Person, PersonPhone, PinGuard, Representative
-from .pins import verify_pin
-from .staff_actions import raise_action
+from bot.models import ActionUrgency, Case, Person, PersonPhone, PinGuard, Representative
+from bot.pins import verify_pin
+from bot.records.staff_actions import raise_action
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The engine asks; this answers from the database within the turn's transaction. The
 "doing" actions come from `EffectActions`: they only describe effects, which
-`bot.effects` then carries out in the same transaction.
+`bot.inbound.effects` then carries out in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.engine.context import EffectActions, Identity, Needs, PinResult, ServiceInfo, Verified
-
-from . import identity as ident
-from .config import Settings
-from .disclosure import allowed_fields as decide_fields
-from .models import (
+from bot.models import (
     STAGE_WORDS,
     Case,
     Interaction,
@@ -29,9 +26,12 @@ from .models import (
     Team,
     Worker,
 )
+from bot.phones import is_mobile, line_type
+from bot.pins import open_pin, seal_pin
+
+from . import identity as ident
+from .disclosure import allowed_fields as decide_fields
 from .office_hours import describe_hours, is_office_open
-from .phones import is_mobile, line_type
-from .pins import open_pin, seal_pin
 
 
 def parse_id(who_id: str | None) -> tuple[str, int] | None:

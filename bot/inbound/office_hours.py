@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from .models import Team
+from bot.models import Team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

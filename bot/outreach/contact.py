@@ -19,23 +19,14 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, select
 
+from bot.config import Settings
+from bot.delivery import outbox
 from bot.engine import Input, advance, sms_messages
-
-from . import outbox
-from .config import Settings
-from .effects import Turn, carry_out
-from .line import LineContext
-from .models import (
-    Case,
-    Channel,
-    ConversationState,
-    OptOut,
-    Person,
-    PersonPhone,
-    Representative,
-)
-from .phones import is_mobile
-from .staff_actions import raise_action
+from bot.inbound.effects import Turn, carry_out
+from bot.inbound.line import LineContext
+from bot.models import Case, Channel, ConversationState, OptOut, Person, PersonPhone, Representative
+from bot.phones import is_mobile
+from bot.records.staff_actions import raise_action
 
 log = logging.getLogger(__name__)
 

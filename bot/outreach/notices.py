@@ -13,9 +13,12 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from . import events, outbox, proactive
-from .models import Case, Channel, OutboxMessage
-from .runtime import Runtime
+from bot.delivery import outbox
+from bot.models import Case, Channel, OutboxMessage
+from bot.records import events
+from bot.runtime import Runtime
+
+from . import contact
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ def notify(session: Session, runtime: Runtime, event: events.CaseEvent) -> int:
     case = session.get(Case, event.case_id)
     now = runtime.now()
     stamp = _stamp(case, event)
-    from .conversation import Flows
+    from bot.inbound.conversation import Flows
 
     flows = Flows.get(str(runtime.settings.flows_path))
     if flow not in flows:
@@ -63,11 +66,11 @@ def notify(session: Session, runtime: Runtime, event: events.CaseEvent) -> int:
         return 0
     rows = 0
     today = now.astimezone(runtime.settings.tz).date()
-    recipients = proactive.recipients(session, case, purpose, today=today)
+    recipients = contact.recipients(session, case, purpose, today=today)
     if not recipients and purpose != "news":
-        proactive.cannot_reach(session, case, purpose, today=today)
+        contact.cannot_reach(session, case, purpose, today=today)
     for to in recipients:
-        rows += len(proactive.schedule(session, runtime.settings, flows, case=case, to=to,
+        rows += len(contact.schedule(session, runtime.settings, flows, case=case, to=to,
                                        purpose=purpose, flow=flow,
                                        key=f"{purpose}/{case.id}/{stamp}/{to.who_id}", now=now))
     return rows
@@ -91,13 +94,13 @@ def call_again_later(session: Session, runtime: Runtime, row: OutboxMessage) -> 
                           f"was not answered after {tries} tries ({row.call_outcome}).")
         return
     settings = runtime.settings
-    window = proactive.DEFAULT_WINDOW
+    window = contact.DEFAULT_WINDOW
     if row.person_id and not row.representative_id:
-        from .models import Person
+        from bot.models import Person
 
         person = session.get(Person, row.person_id)
         window = (person.contact_window_start, person.contact_window_end)
-    when = proactive.next_in_window(runtime.now() + RETRY_AFTER, settings, window)
+    when = contact.next_in_window(runtime.now() + RETRY_AFTER, settings, window)
     outbox.add(session, key=f"{row.key.split('/retry')[0]}/retry{tries}", purpose=row.purpose,
                channel=Channel.VOICE, to=row.to_number, flow=row.flow, case_id=row.case_id,
                person_id=row.person_id, representative_id=row.representative_id,

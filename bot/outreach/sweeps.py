@@ -12,16 +12,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from . import proactive
-from .models import ActionUrgency, Case, OutboxMessage, Stage, Team, Worker
-from .runtime import Runtime
-from .staff_actions import raise_action
+from bot.delivery import outbox
+from bot.models import ActionUrgency, Case, OutboxMessage, Stage, Team, Worker
+from bot.records.staff_actions import raise_action
+from bot.runtime import Runtime
+
+from . import contact
 
 log = logging.getLogger(__name__)
 
 
 def _flows(runtime: Runtime):
-    from .conversation import Flows
+    from bot.inbound.conversation import Flows
 
     return Flows.get(str(runtime.settings.flows_path))
 
@@ -115,14 +117,14 @@ def _contact(session: Session, runtime: Runtime, case: Case, purpose: str, flow:
     """Schedule one contact per recipient; returns how many new rows were written."""
     today = now.astimezone(runtime.settings.tz).date()
     made = 0
-    recipients = proactive.recipients(session, case, purpose, today=today)
+    recipients = contact.recipients(session, case, purpose, today=today)
     if not recipients:
-        proactive.cannot_reach(session, case, purpose, today=today)
+        contact.cannot_reach(session, case, purpose, today=today)
     for to in recipients:
-        before = session.info.get("outbox_new", []).copy()
-        proactive.schedule(session, runtime.settings, _flows(runtime), case=case, to=to,
-                           purpose=purpose, flow=flow, key=key(to), now=now)
-        made += len(session.info.get("outbox_new", [])) - len(before)
+        before = len(outbox.added_in(session))
+        contact.schedule(session, runtime.settings, _flows(runtime), case=case, to=to,
+                         purpose=purpose, flow=flow, key=key(to), now=now)
+        made += len(outbox.added_in(session)) - before
     return made
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session
 
-from .models import Channel, Direction, Disclosure, Interaction
+from bot.models import Channel, Direction, Disclosure, Interaction
 
 
 def record_interaction(

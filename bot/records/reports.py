@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from .models import Case, FeedbackAnswer, MspAchieved, MspAsked, RiskResult, Stage
+from bot.models import Case, FeedbackAnswer, MspAchieved, MspAsked, RiskResult, Stage
 
 
 @dataclass

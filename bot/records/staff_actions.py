@@ -6,7 +6,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from .models import ActionStatus, ActionUrgency, StaffAction
+from bot.models import ActionStatus, ActionUrgency, StaffAction
 
 log = logging.getLogger(__name__)
 

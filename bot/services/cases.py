@@ -10,8 +10,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from ..audit import record_interaction
-from ..events import CaseEvent, emit
+from bot.records.audit import record_interaction
+from bot.records.events import CaseEvent, emit
+
 from ..models import (
     Case,
     CaseUpdate,

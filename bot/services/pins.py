@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..audit import record_interaction
+from bot.records.audit import record_interaction
+
 from ..models import Direction, Person, Representative
 from ..pins import InvalidPin, hash_pin, is_weak_pin, validate_pin
 

@@ -1,7 +1,7 @@
 """`caseline chat`: a phone in the terminal, for trying the line as a caller would.
 
 Online (the default) it texts or calls a running service through its real webhooks, signed as
-Twilio signs them (`bot.phone_sim.SimulatedPhone`), and shows the texts the line sends back
+Twilio signs them (`bot.tryout.phone_sim.SimulatedPhone`), and shows the texts the line sends back
 through the demo's fake Twilio. `--offline` runs the flows in this process instead, against
 the made-up people in bot/engine/demo_data.py.
 """
@@ -18,13 +18,12 @@ import click
 import requests
 
 from bot import phones
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, default_flows_dir, load_settings
 from bot.engine import Input, advance, load_flows, render_voice, sms_messages
 from bot.engine.demo_data import DEMO
 from bot.engine.fake import FakeContext
 from bot.engine.forms import e164
-from bot.flows_cli import default_flows_dir
-from bot.phone_sim import CallStep, PhoneError, SimulatedPhone, path_of
+from bot.tryout.phone_sim import CallStep, PhoneError, SimulatedPhone, path_of
 
 DEMO_CALLER = "07700 900101"  # Edith Marsh, the first person in bot/demo/demo.yaml (PIN 4821)
 LAST_LOOK_SECONDS = 1.0  # after the chat, how long to wait for a text the line is still sending

@@ -6,8 +6,9 @@ import shutil
 
 from click.testing import CliRunner
 
-from bot.chat import chat
-from bot.flows_cli import default_flows_dir, flows
+from bot.cli.flows import flows
+from bot.config import default_flows_dir
+from bot.tryout.chat import chat
 
 from .conftest import FLOWS_DIR
 

@@ -3,8 +3,9 @@
 Unlike a stateless OpenAPI mock it keeps what it was sent, answers with Twilio's business errors,
 and posts signed status callbacks asynchronously, sometimes twice and sometimes out of order, as
 Twilio does. It is a real HTTP server, so other processes (an RQ worker, the demo) can use it
-through the real twilio-python client (`bot.twilio_http.make_client(..., api_base=url)`), and it
-is driven and inspected over HTTP under `/_fake/` as well as from Python:
+through the real twilio-python client
+(`bot.delivery.twilio_http.make_client(..., api_base=url)`), and it is driven and inspected
+over HTTP under `/_fake/` as well as from Python:
 
     with FakeTwilioServer(account_sid=..., auth_token=...) as fake:
         fake.state.fail_create(21610, to="+447700900999", count=None)  # every text to it fails
@@ -14,7 +15,8 @@ is driven and inspected over HTTP under `/_fake/` as well as from Python:
         ...
         fake.wait_for(lambda: len(fake.messages) == 1)
 
-Run it on its own with `python -m bot.fake_twilio --port 5010 --account-sid AC... --auth-token ...`.
+Run it on its own with
+`python -m bot.tryout.fake_twilio --port 5010 --account-sid AC... --auth-token ...`.
 Its log shows every text and call with masked numbers and without bodies: read bodies from
 `GET /_fake/messages`.
 
@@ -23,7 +25,7 @@ Its log shows every text and call with masked numbers and without bodies: read b
     state      FakeTwilioState: records, rules, held requests, chaos, the callback thread
     api        create_fake_app: the REST API and the /_fake/ control endpoints
     server     FakeTwilioServer: the app on a real port, in a background thread
-    cli        main(), for `python -m bot.fake_twilio` and `caseline fake-twilio`
+    cli        main(), for `python -m bot.tryout.fake_twilio` and `caseline fake-twilio`
 """
 
 from .api import create_fake_app, fake_state

@@ -1,4 +1,4 @@
-"""`python -m bot.fake_twilio --port 5010 --account-sid AC... --auth-token ...`"""
+"""`python -m bot.tryout.fake_twilio --port 5010 --account-sid AC... --auth-token ...`"""
 
 import sys
 

@@ -46,7 +46,7 @@ def create_fake_app(*, account_sid: str, auth_token: str, seed: int = 0,
     """
     if not account_sid or not auth_token:
         raise ValueError("the fake Twilio needs an account SID and an auth token")
-    app = Flask("bot.fake_twilio")
+    app = Flask("bot.tryout.fake_twilio")
     app.extensions["fake_twilio"] = FakeTwilioState(
         account_sid=account_sid, auth_token=auth_token, seed=seed,
         callback_delay=callback_delay, chaos=chaos)

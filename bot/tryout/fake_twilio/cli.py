@@ -1,4 +1,4 @@
-"""`python -m bot.fake_twilio` (and `caseline fake-twilio`): run the fake until stopped."""
+"""`python -m bot.tryout.fake_twilio` (and `caseline fake-twilio`): run the fake until stopped."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from bot import phones
 
 # One logger for the whole package, not one per module: `main()` attaches its handler to it
 # and people set its level by this name (and __name__ would be "__main__" under `-m`).
-log = logging.getLogger("bot.fake_twilio")
+log = logging.getLogger("bot.tryout.fake_twilio")
 
 API_VERSION = "2010-04-01"
 API_PREFIX = f"/{API_VERSION}/Accounts"

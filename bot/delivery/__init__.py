@@ -1,0 +1,1 @@
+"""Everything the line sends: written to the outbox first, handed to RQ, sent exactly once."""

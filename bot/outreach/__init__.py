@@ -1,0 +1,1 @@
+"""The line reaching out by itself: check-ins, the watchdog, feedback, and notices."""

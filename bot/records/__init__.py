@@ -1,0 +1,1 @@
+"""What is kept: the audit trail, staff actions, case events and reports."""
