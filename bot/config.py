@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from . import clock
+
 ENVIRONMENTS = ("production", "development", "demo", "test")
 
 # Values shipped in .env.example; a production start with any of them is refused.
@@ -230,6 +232,10 @@ def _check_production(s: Settings) -> list[str]:
             problems.append(f"{name} is too short: use at least 32 random characters.")
     if not (s.twilio_phone_number or s.twilio_messaging_service_sid):
         problems.append("TWILIO_PHONE_NUMBER (or TWILIO_MESSAGING_SERVICE_SID) is required.")
+    if clock.file_for(s.instance_path).exists():
+        problems.append(
+            f"The line's clock is moved ({clock.file_for(s.instance_path)}): production runs "
+            "on real time. Run `caseline clock reset` outside production, or delete the file.")
     if s.uses_fake_twilio or s.twilio_api_base:
         problems.append(
             "The fake Twilio is not allowed in production: unset TWILIO_API_BASE "

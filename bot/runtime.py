@@ -16,7 +16,7 @@ import redis
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from . import db
+from . import clock, db
 from .config import Settings, load_settings
 from .models.types import utcnow
 from .redis_conn import get_redis
@@ -26,11 +26,16 @@ from .redis_conn import get_redis
 class Runtime:
     settings: Settings
     _engine: sa.Engine | None = field(default=None, repr=False)
-    # The time for conversations and sweeps; tests set a fixed clock here.
+    # The line's time for conversations and sweeps (bot/clock.py); tests may fix it here.
     clock: Callable[[], datetime] = field(default=utcnow, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def __post_init__(self) -> None:
+        # The line's clock may be moved outside production (`caseline clock`), never in it.
+        clock.use(None if self.settings.is_production
+                  else clock.file_for(self.settings.instance_path))
 
     @classmethod
     def from_env(cls) -> Runtime:

@@ -12,6 +12,7 @@ import click
 from bot.tryout.chat import chat
 
 from .cases import cases_group
+from .clock import clock_group
 from .data import db_group, import_command
 from .flows import flows
 from .pins import pin_group
@@ -25,7 +26,7 @@ def cli() -> None:
 
 
 for command in (db_group, import_command, cases_group, serve, worker, scheduler, sweep, demo,
-                fake_twilio, pin_group, report_group, flows, chat):
+                fake_twilio, pin_group, report_group, flows, chat, clock_group):
     cli.add_command(command)
 
 

@@ -22,6 +22,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlmodel import select
 
+from bot import clock
 from bot.models import OutboxMessage, OutboxStatus, utcnow
 
 if TYPE_CHECKING:
@@ -92,9 +93,13 @@ def _enqueue(connection: redis.Redis, job_id: str, func: str, *args,
              at: datetime | None) -> None:
     queue = queues(connection)[0]
     options = dict(job_id=job_id, unique=True, result_ttl=0, failure_ttl=FAILURE_TTL)
+    if at is not None and at > utcnow():
+        at = clock.to_real(at)  # `at` is the line's time; RQ waits in real time
+    else:
+        at = None
     for _ in range(2):
         try:
-            if at is not None and at > utcnow():
+            if at is not None:
                 queue.enqueue_at(at, func, *args, **options)
             else:
                 queue.enqueue(func, *args, **options)
