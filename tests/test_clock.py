@@ -3,7 +3,6 @@ RQ's own timers, refused in production."""
 
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.cli.main import cli
 from bot.config import ConfigError, load_settings
-from bot.models import Interaction, OutboxMessage, OutboxStatus
+from bot.models import Interaction, OutboxMessage
 from tests.test_outbox_workers import _env, _start_worker, _stop
 
 LONDON = ZoneInfo("Europe/London")
@@ -121,19 +120,26 @@ def test_a_moved_clock_drives_the_sweep_the_worker_and_the_reply(demo_runtime, l
     assert later.not_before == opens  # the line's time, not the real one
     assert later.created_at.astimezone(LONDON).date() == day
     worker = _start_worker(live_runtime)
-    try:
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            with Session(live_runtime.engine) as session:
-                if session.get(OutboxMessage, later.id).status is not OutboxStatus.PENDING:
-                    break
-            time.sleep(0.3)
+    try:  # RQ waits for the real moment the line's clock shows 10:00: seconds, not 8 days
+        fake_twilio.wait_for(lambda: any(m["body"] == later.body for m in fake_twilio.messages),
+                             timeout=40)
     finally:
         _stop(worker)
-    assert any(m["body"] == later.body for m in fake_twilio.messages)
     assert any("glad you are OK" in r for r in phone(EDITH).text("1"))
     with Session(live_runtime.engine) as session:
         reply = session.exec(select(Interaction).where(
             Interaction.kind == "checkin_reply")).all()
         assert reply and all(r.created_at.astimezone(LONDON).date() == day for r in reply)
     _caseline(live_runtime, "clock", "reset")
+
+
+def test_rq_never_starts_a_job_before_it_is_due(instance_clock):
+    """RQ keeps whole seconds: a job due at 10:00:00.4 must not start at 10:00:00."""
+    from bot.delivery.queues import _rq_moment
+
+    clock.move_to(instance_clock, clock.real_now() + timedelta(days=8))
+    due = clock.now() + timedelta(seconds=5)
+    started = _rq_moment(due)
+    assert started.microsecond == 0
+    assert started + clock.offset() >= due
+    assert started + clock.offset() - due < timedelta(seconds=1, milliseconds=50)

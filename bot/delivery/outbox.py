@@ -248,12 +248,13 @@ def _call_row(session, row, attempt, status, now, max_attempts) -> Work:
 
 
 def _verified_on_call(session: Session, call_sid: str | None) -> bool:
-    """Did whoever answered our call prove who they are (so the flow could say its piece)?"""
+    """Did whoever answered our call give the right PIN? Then the answer that carried the
+    message was served, however the call ended (even "press 2 to end the call")."""
     if not call_sid:
         return False
     state = session.exec(select(ConversationState).where(
         ConversationState.key == f"voice:{call_sid}")).first()
-    return bool(state and (state.state.get("values") or {}).get("_who"))
+    return bool(state and state.state.get("verified"))
 
 
 def _is_machine(answered_by: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import redis
@@ -93,10 +93,7 @@ def _enqueue(connection: redis.Redis, job_id: str, func: str, *args,
              at: datetime | None) -> None:
     queue = queues(connection)[0]
     options = dict(job_id=job_id, unique=True, result_ttl=0, failure_ttl=FAILURE_TTL)
-    if at is not None and at > utcnow():
-        at = clock.to_real(at)  # `at` is the line's time; RQ waits in real time
-    else:
-        at = None
+    at = _rq_moment(at) if at is not None and at > utcnow() else None
     for _ in range(2):
         try:
             if at is not None:
@@ -107,6 +104,16 @@ def _enqueue(connection: redis.Redis, job_id: str, func: str, *args,
         except DuplicateJobError:
             if not _drop_if_dead(connection, job_id):
                 return  # the same job is already waiting or running: nothing to add
+
+
+def _rq_moment(at: datetime) -> datetime:
+    """When RQ should start a job due at `at` (the line's time): the matching real moment,
+    rounded up to a whole second, because RQ drops the fraction and would otherwise start
+    the job just before it is due (and the claim would refuse it)."""
+    real = clock.to_real(at)
+    if real.microsecond:
+        real = real.replace(microsecond=0) + timedelta(seconds=1)
+    return real
 
 
 def _drop_if_dead(connection: redis.Redis, job_id: str) -> bool:

@@ -25,6 +25,12 @@ class ActionCall:
     scratch: dict  # this turn only (a PIN typed); never stored
     args: dict
     effects: list = field(default_factory=list)
+    state: object = None  # the conversation's State: `verified` lives there
+
+    @property
+    def pin_typed(self) -> bool:
+        """A PIN came with this very text: it is checked, never skipped."""
+        return bool(self.scratch.get(PIN_TYPED))
 
     @property
     def who(self) -> Verified | None:
@@ -56,6 +62,7 @@ def action(name: str, *, args=None, required=(), sets=()):
     return wrap
 
 
+PIN_TYPED = "_pin_typed"  # scratch key: the turn's text was a PIN, given where none was asked
 URGENCY = (fx.NORMAL, fx.HIGH, fx.URGENT)
 FEEDBACK = {
     "outcome": {"fully": "Fully Achieved", "partly": "Partially Achieved", "not": "Not Achieved"},
@@ -120,12 +127,17 @@ def _store_identity(call: ActionCall, identity: Identity) -> None:
 
 @action("identify_caller", sets=("caller",))
 def identify_caller(call: ActionCall) -> None:
-    """Look the number up. Nothing about a case is known to the flow until a PIN is checked."""
+    """Look the number up. Nothing about a case is known to the flow until a PIN is checked:
+    in this conversation, now or earlier (a text's PIN holds for its window)."""
     identity = call.ctx.identify_caller()
     _store_identity(call, identity)
     call.values["caller"] = caller_values(identity)
     for key in ("_who", "_choices", "choice", "last"):
         call.values.pop(key, None)
+    earlier = getattr(call.state, "verified", None)
+    if earlier and not call.pin_typed:
+        call.values["_who"] = earlier
+        call.values["caller"] = caller_values(identity, Verified(**earlier))
 
 
 @action("identify_recipient", sets=("caller",))
@@ -138,6 +150,11 @@ def identify_recipient(call: ActionCall) -> None:
         call.values["caller"] = caller_values(_identity(call), who)
 
 
+def _remember(call: ActionCall, who: Verified | None) -> None:
+    if call.state is not None:
+        call.state.verified = _as_data(who) if who is not None else None
+
+
 def _apply_pin(call: ActionCall, result: PinResult) -> None:
     identity = _identity(call)
     call.values["pin_check"] = {"ok": result.ok, "locked": result.locked}
@@ -146,6 +163,7 @@ def _apply_pin(call: ActionCall, result: PinResult) -> None:
     who = result.who if result.ok else None
     if result.ok and who is None and len(result.choices) == 1:
         who = result.choices[0]
+    _remember(call, who)  # a wrong PIN forgets an earlier right one
     if who is not None:
         call.values["_who"] = _as_data(who)
     elif result.ok and len(result.choices) > 1:
@@ -200,6 +218,7 @@ def choose_case(call: ActionCall) -> None:
             f"choose_case: there is no case {index} to choose; nobody was verified.")
         return
     who = Verified(**choices[index - 1])
+    _remember(call, who)
     call.values["_who"] = _as_data(who)
     call.values["caller"] = caller_values(_identity(call), who)
 
@@ -344,10 +363,11 @@ def wrong_number(call: ActionCall) -> None:
 
 @action("raise_danger")
 def raise_danger(call: ActionCall) -> None:
-    """Someone may be in danger: an urgent staff action and an urgent call back."""
-    call.effects += call.ctx.raise_action(call.who, "danger", fx.URGENT,
-                                          "Said they are in danger or feel unsafe.")
-    call.effects += call.ctx.request_callback(call.who, "said they feel unsafe", fx.URGENT)
+    """Someone may be in danger: one urgent staff action, which asks for the call back (a
+    second one would split the same alarm between two people)."""
+    call.effects += call.ctx.raise_action(
+        call.who, "danger", fx.URGENT,
+        "Said they are in danger or feel unsafe. Call them back as soon as you can.")
 
 
 @action("pin_help")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .matching import as_key, best_phrase, contains_phrase, normalise
+from . import settings
+from .matching import as_key, best_phrase, contains_phrase, looks_like_pin, normalise
 from .model import Commands
 
 
@@ -11,6 +12,8 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
     """The command an answer asks for, or None. `opted_out` is called only when needed.
 
     Keyed digits are an answer (a PIN may contain 0); only a lone key (0 or *) is a command.
+    In a text, asking for news, or a PIN on its own, is the `news` command: it works at any
+    point (the runner lets the step's own answer win where the step asks for it).
     """
     def keys(name: str) -> list[str]:
         cmd = cmds.commands.get(name)
@@ -49,6 +52,9 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
     for name in ("person", "repeat"):
         if _said(text, words(name)):
             return name
+    if channel == "sms" and "news" in cmds.commands and (
+            looks_like_pin(raw, settings.PIN_LENGTH) or _said(text, words("news"))):
+        return "news"
     if any(contains_phrase(text, w) for w in words("wrong_number")):
         return "wrong_number"
     return None

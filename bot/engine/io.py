@@ -128,6 +128,10 @@ class State:
     pending: dict | None = None  # a read-back awaiting yes or no
     ended: bool = False
     turn: int = 0
+    # Who gave the right PIN in this conversation (Verified as a dict). Unlike `values`, it
+    # outlives the end of a flow and a fresh request: the line forgets it (a text's window,
+    # the end of a call), and a new PIN attempt replaces it.
+    verified: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -237,7 +237,9 @@ class FlowLint:
         cmds = self.fs.commands
         command_words = set()
         if cmds:
-            command_words = {normalise(w) for c in cmds.commands.values() if c.name != "start"
+            # START only counts after an opt-out; news yields to a step's own answer.
+            command_words = {normalise(w) for c in cmds.commands.values()
+                             if c.name not in ("start", "news")
                              for ws in c.words.values() for w in ws}
         for option in step.options:
             if option.label is not None:

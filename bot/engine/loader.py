@@ -32,7 +32,7 @@ from .yamlnodes import LineDict, LineList
 FLOW_KEYS = ("flow", "description", "kind", "languages", "start", "steps", "sms_parts")
 STEP_KEYS = ("say", "ask", "action", "args", "options", "input", "digits", "save", "next",
              "then", "else", "send_text", "end", "return", "timeout", "note")
-OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm")
+OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm", "pin")
 RULE_KEYS = ("if", "goto", "call", "then")
 LINE_KEYS = ("if", "text")
 COMMANDS_KEYS = ("languages", "commands", "messages", "on_stuck", "on_silence")
@@ -314,7 +314,8 @@ def _read_options(value, line: int, r: Reader) -> list[Option]:
         options.append(Option(key=str(key), label=label, words=r.words(item.get("words"),
                               item.line_of("words")), goto=goto, call=call,
                               when=str(when) if when is not None else None,
-                              confirm=item.get("confirm") is True, line=item_line))
+                              confirm=item.get("confirm") is True, pin=item.get("pin") is True,
+                              line=item_line))
     return options
 
 

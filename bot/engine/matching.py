@@ -67,6 +67,18 @@ def digits_in(text: str) -> str:
     return "".join(out)
 
 
+_PIN_WORDS = {"my", "pin", "is", "it", "the", "here", "number", "code"}
+
+
+def looks_like_pin(text: str, length: int) -> bool:
+    """A text that is a PIN and nothing else: '4821', '48 21', 'PIN 4821', 'my pin is 4821'.
+    Digits inside a longer message ('call me at 4 pm on 12 May') are not a PIN."""
+    words = normalise(text).split()
+    digits = "".join(w for w in words if w.isdigit())
+    others = [w for w in words if not w.isdigit()]
+    return len(digits) == length and all(w in _PIN_WORDS for w in others)
+
+
 def best_phrase(text: str, candidates: dict[str, list[str]]) -> str | None:
     """The candidate whose longest matching phrase is longest; None when none or a tie."""
     scores: dict[str, int] = {}

@@ -60,6 +60,7 @@ class Option:
     call: str | None = None
     when: str | None = None
     confirm: bool = False  # read back a low-confidence speech answer
+    pin: bool = False  # a text that is only a PIN chooses this, and the PIN is checked at once
     line: int = 0
 
 

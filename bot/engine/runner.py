@@ -12,11 +12,11 @@ from jinja2 import TemplateError
 
 from . import effects as fx
 from . import settings, templates
-from .actions import REGISTRY, ActionCall
+from .actions import PIN_TYPED, REGISTRY, ActionCall
 from .commands import match_command
 from .errors import NotDisclosed
 from .io import Input, Pause, State, reply_from_dict
-from .matching import as_key, best_phrase, digits_in, normalise, yes_or_no
+from .matching import as_key, best_phrase, digits_in, looks_like_pin, normalise, yes_or_no
 from .model import Flow, Option, Step
 from .output import Output
 
@@ -27,15 +27,19 @@ class EngineError(RuntimeError):
     """A flow did something the validator should have caught (e.g. ran too many steps)."""
 
 
-def advance(flow: Flow, state, inp: Input, context):
-    """Take one input; return the new state, what to say, and what the world must do."""
+def advance(flow: Flow, state, inp: Input, context, *, fresh: Flow | None = None):
+    """Take one input; return the new state, what to say, and what the world must do.
+
+    `fresh` is where a new request starts (the line's entry flow): a text that does not
+    answer a question the line sent by itself starts there (default: `flow`).
+    """
     if state is None:
         st = State(flow=flow.name)
     elif isinstance(state, dict):
         st = State.from_dict(copy.deepcopy(state))
     else:
         st = copy.deepcopy(state)
-    turn = Turn(flow, st, context)
+    turn = Turn(flow, st, context, fresh=fresh)
     turn.handle(inp)
     return turn.finish()
 
@@ -43,8 +47,9 @@ def advance(flow: Flow, state, inp: Input, context):
 class Turn(Output):
     """One turn of one conversation: takes the input, runs steps until it must wait."""
 
-    def __init__(self, entry: Flow, st: State, ctx):
+    def __init__(self, entry: Flow, st: State, ctx, fresh: Flow | None = None):
         self.entry, self.st, self.ctx = entry, st, ctx
+        self.fresh = fresh or entry
         self.flows = entry.flowset
         if self.flows is None or self.flows.commands is None:
             raise EngineError("flows were loaded without commands.yaml; load the whole directory")
@@ -71,9 +76,12 @@ class Turn(Output):
         if st.ended and inp.kind in ("silence", "dial", "recording"):
             return  # the call is over; only a new call or a new text starts again
         if inp.kind == "start" or st.ended or (st.step is None and st.pending is None):
-            self.st = State(flow=self.entry.name, turn=st.turn)
+            self.st = State(flow=self.entry.name, turn=st.turn, verified=st.verified)
             if inp.kind in ("text", "speech", "digits"):
                 command = self.command_in(inp)
+                if command == "news":  # a new conversation opens with the entry flow's
+                    command = None     # words; its menu takes the request (or the PIN)
+                    self.mark_pin(inp)
                 if command and command != "repeat":
                     return self.run_command(command, inp)
                 self.prefill = inp if inp.kind == "text" else None
@@ -87,6 +95,8 @@ class Turn(Output):
         if step.input == "dial":
             return self.on_dial(step, inp)
         command = self.command_in(inp)
+        if command == "news" and self.step_takes(step, inp):
+            command = None  # the step asked for this very answer (a PIN, a choice, a message)
         if command == "danger" and step.input == "choice":
             option, _key = self.match_option(step, inp)
             if option is not None and option.confirm:
@@ -116,6 +126,8 @@ class Turn(Output):
     def run_command(self, name: str, inp: Input) -> None:
         if name == "repeat":
             return self.repeat()
+        if name == "news":  # a fresh request: nothing to return to
+            return self.start_request(self.cmds.commands[name].call, inp)
         if name == "danger" and self.low_confidence(inp):
             self.st.pending = {"kind": "command", "name": name, "heard": inp.text}
             return self.confirm_prompt("confirm_danger")
@@ -134,6 +146,33 @@ class Turn(Output):
                                                  case_id=who.get("case_id")))
         elif self.st.step:
             self.ask(self.current_step(), reprompt=True)
+
+    def start_request(self, flow_name: str, inp: Input) -> None:
+        """Start `flow_name` afresh for this text, keeping who proved themselves. A PIN on
+        its own is checked (never skipped) at the flow's PIN step; other words are offered
+        to its first menu."""
+        self.st = State(flow=flow_name, turn=self.st.turn, verified=self.st.verified)
+        self.prefill = inp if inp.kind == "text" else None
+        self.mark_pin(inp)
+        self.run(flow_name, self.flows[flow_name].start)
+
+    def mark_pin(self, inp: Input) -> None:
+        if inp.kind == "text" and looks_like_pin(inp.text, settings.PIN_LENGTH):
+            self.scratch[PIN_TYPED] = True
+
+    def step_takes(self, step: Step, inp: Input) -> bool:
+        """Whether the waiting step itself takes this input as its answer."""
+        if step.input == "pin":
+            return bool(digits_in(inp.text))
+        if step.input == "number":
+            return len(digits_in(inp.text)) == step.digits
+        if step.input == "message":  # a message is taken as written, unless it is only a
+            text = normalise(inp.text)  # request for news, or a PIN on its own
+            return not (looks_like_pin(inp.text, settings.PIN_LENGTH) or text in {
+                normalise(w) for w in self.cmds.words("news", self.lang)})
+        if step.input == "choice":
+            return self.match_option(step, inp)[0] is not None
+        return False
 
     def push_return(self) -> None:
         if self.st.step and not self.st.ended:
@@ -222,6 +261,10 @@ class Turn(Output):
     # ---- failures ---------------------------------------------------------------------
     def no_match(self, step: Step, inp: Input, key: str | None) -> None:
         st = self.st
+        if self.channel == "sms" and inp.kind == "text" and \
+                self.flows[st.flow].kind == "outbound":
+            # Not an answer to the question the line sent by itself: a text of its own.
+            return self.start_request(self.fresh.name, inp)
         st.tries += 1
         if inp.kind == "speech":
             st.misheard += 1
@@ -385,18 +428,27 @@ class Turn(Output):
             self.message("closing")
             self.effects.append(fx.EndCall())
         self.st.ended, self.st.step, self.st.stack = True, None, []
-        self.st.values, self.st.last = {}, []
+        self.st.values, self.st.last = {}, []  # `verified` stays: the line forgets it
 
     def call_action(self, step: Step) -> None:
-        call = ActionCall(self.ctx, self.st.values, self.scratch, step.args)
+        call = ActionCall(self.ctx, self.st.values, self.scratch, step.args, state=self.st)
         REGISTRY[step.action].run(call)
         self.effects += call.effects
 
     # ---- asking -----------------------------------------------------------------------
     def ask(self, step: Step, reprompt: bool = False) -> str | None:
+        if self.prefill is not None and step.input == "pin" and not reprompt \
+                and self.scratch.get(PIN_TYPED):
+            inp, self.prefill = self.prefill, None
+            self.st.step = step.id
+            self.on_answer(step, inp)  # the PIN came with the request: check it now
+            return None
         if self.prefill is not None and step.input == "choice" and not reprompt:
-            option, _key = self.match_option(step, self.prefill)
-            self.prefill = None
+            if self.scratch.get(PIN_TYPED):  # the PIN goes on to the step that checks it
+                option = next((o for o in self.visible_options(step) if o.pin), None)
+            else:
+                option, _key = self.match_option(step, self.prefill)
+                self.prefill = None
             if option is not None:
                 self.choose(step, option)
                 return None

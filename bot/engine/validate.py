@@ -11,7 +11,8 @@ from .matching import TWILIO_START_WORDS, TWILIO_STOP_WORDS
 from .model import Flow, FlowSet, Step, Text
 from .schema import RESERVED
 
-REQUIRED_COMMANDS = ("repeat", "person", "stop", "start", "help", "wrong_number", "danger")
+REQUIRED_COMMANDS = ("repeat", "person", "stop", "start", "help", "wrong_number", "danger",
+                     "news")
 REQUIRED_MESSAGES = ("no_match", "no_input", "keypad_only", "not_a_choice", "confirm", "closing")
 
 

@@ -30,6 +30,7 @@ from .line import LineContext
 log = logging.getLogger(__name__)
 
 ENTRY_FLOW = "welcome"
+NO_NUMBER_FLOW = "no_number"  # a text from a sender without a real number
 VOICE_STATE_HOURS = 24  # a call's state is kept a day for the audit, then may be cleared
 
 
@@ -62,8 +63,11 @@ class Inbound:
 
     @property
     def conversation_key(self) -> str:
+        """One conversation per number for texts, per call for calls. A text without a real
+        number ("Private", a name) is a conversation of its own: two care homes that both
+        show as "Private" must never share one, nor its PIN."""
         if self.channel == Channel.SMS:
-            return f"sms:{self.number or self.raw_from}"
+            return f"sms:{self.number}" if self.number else f"sms:one-off:{self.sid}"
         return f"voice:{self.sid}"
 
 
@@ -152,14 +156,17 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
     settings = runtime.settings
     conversation = _conversation(session, inbound, now)
     state = conversation.state or None
-    verified = ((state or {}).get("values") or {}).get("_who") or {}
+    verified = (state or {}).get("verified") or ((state or {}).get("values") or {}).get("_who") \
+        or {}
     context = LineContext(session, settings, channel=inbound.channel.value, now=now,
                           caller_number=inbound.number, conversation_key=inbound.sid,
                           recipient_id=inbound.recipient_id, verified_id=verified.get("id"))
-    entry = inbound.flow if inbound.flow in flows else ENTRY_FLOW
+    fresh = _entry_flow(inbound, flows)
+    entry = inbound.flow if inbound.flow in flows else fresh
     carry_on = state and not state.get("ended") and state.get("flow") in flows
     flow = flows[state["flow"]] if carry_on else flows[entry]  # an ended flow starts afresh
-    new_state, replies, effects = advance(flow, state, inbound.input, context)
+    new_state, replies, effects = advance(flow, state, inbound.input, context,
+                                          fresh=flows[fresh])
     turn = Turn(session=session, settings=settings, channel=inbound.channel,
                 number=inbound.number, event_key=inbound.key, now=now)
     directions = carry_out(turn, effects)
@@ -169,6 +176,12 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
                         language=context.language, next_turn=conversation.turn,
                         ended=new_state.ended)
     return render(output)
+
+
+def _entry_flow(inbound: Inbound, flows) -> str:
+    if inbound.channel == Channel.SMS and inbound.number is None and NO_NUMBER_FLOW in flows:
+        return NO_NUMBER_FLOW
+    return ENTRY_FLOW
 
 
 def _conversation(session: Session, inbound: Inbound, now):
@@ -187,22 +200,33 @@ def _conversation(session: Session, inbound: Inbound, now):
             pass  # the other one created it: wait for it below, then carry on after it
         row = session.exec(locked.execution_options(populate_existing=True)).one()
         return row
-    if inbound.channel == Channel.SMS and _lapsed(row, now):
-        row.state, row.verified_until = {}, None
+    if inbound.channel == Channel.SMS:
+        _forget_lapsed(row, now)
     return row
 
 
-def _lapsed(row: ConversationState, now) -> bool:
-    """A text conversation forgets its PIN (and its place) once its window has passed."""
-    return bool((row.verified_until and row.verified_until < now)
-                or (row.expires_at and row.expires_at < now))
+def _forget_lapsed(row: ConversationState, now) -> None:
+    """A text conversation forgets its PIN once its window has passed, and its place once
+    that has passed too (a question we sent waits days for its answer; a PIN does not)."""
+    if row.expires_at and row.expires_at < now:
+        row.state, row.verified_until = {}, None
+    elif row.verified_until and row.verified_until < now and row.state.get("verified"):
+        row.state = {**row.state, "verified": None, "values": _unverified(row.state)}
+        row.verified_until = None
+
+
+def _unverified(state: dict) -> dict:
+    values = dict(state.get("values") or {})
+    if values.get("_who") == state.get("verified"):
+        values.pop("_who", None)  # the flow's copy of who proved themselves goes too
+    return values
 
 
 def _save(row: ConversationState, state, now, verified_minutes: int) -> None:
     data = state.to_dict()
     row.state, row.flow = data, data.get("flow") or ENTRY_FLOW
     row.turn += 1
-    verified = bool(data.get("values", {}).get("_who"))
+    verified = bool(data.get("verified"))
     if row.channel == Channel.SMS:
         # The window slides: it runs from the last text, so someone typing a long message
         # is not cut off, and a phone left lying about forgets the PIN soon after.

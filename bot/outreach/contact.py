@@ -161,23 +161,24 @@ def _write_text(session: Session, settings: Settings, flows, *, to: Recipient, f
 
 
 def _await_reply(session: Session, to: Recipient, state, *, until: datetime, now) -> None:
-    """Keep the flow waiting for this number's reply, instead of starting afresh.
+    """The next text from this number answers the question we are sending.
 
-    A conversation the person is in the middle of is left alone (their next text answers
-    what they were asked there); the text we send still arrives. Our text proves nothing
-    about who holds the phone, so it never counts as a PIN check.
+    It replaces whatever the conversation was waiting for (the reply answers the latest
+    question the person was asked); a reply that is not one of its options is taken as a
+    text of its own (see the runner). A PIN given in the last minutes still holds: our text
+    keeps it, but proves nothing about who holds the phone, so it never counts as one.
     """
     key = f"sms:{to.number}"
-    row = session.exec(select(ConversationState).where(ConversationState.key == key)).first()
-    if row is not None and _in_progress(row, now):
-        return
+    row = session.exec(select(ConversationState).where(ConversationState.key == key)
+                       .with_for_update()).first()
     if row is None:
         row = ConversationState(key=key, channel=Channel.SMS, number=to.number, flow=state.flow)
-    row.state, row.flow = state.to_dict(), state.flow
-    row.verified_until, row.expires_at, row.updated_at = None, until, now
+    data = state.to_dict()
+    still_verified = row.verified_until is not None and row.verified_until > now
+    data["verified"] = (row.state or {}).get("verified") if still_verified else None
+    if not still_verified:
+        row.verified_until = None
+    row.state, row.flow = data, state.flow
+    row.expires_at = max(until, row.expires_at or until)
+    row.updated_at = now
     session.add(row)
-
-
-def _in_progress(row: ConversationState, now) -> bool:
-    return bool(row.state and not row.state.get("ended") and row.expires_at
-                and row.expires_at > now)

@@ -1,0 +1,224 @@
+"""Conversations that never misread a texter, played through the signed webhooks with a
+clock that moves: replies to our texts, PIN windows, stale states, withheld senders."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.models import ConversationState, Interaction, OutboxMessage, StaffAction
+from bot.outreach import notices, sweeps
+from bot.services import cases as case_service
+
+EDITH, JOAN, ARTHUR = "+447700900101", "+447700900201", "+447700900102"
+STRANGER = "+447700900999"
+MORNING = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # a Wednesday, inside every window
+
+
+class Clock:
+    """The line's time for one test: `clock.tick(minutes=5)` moves it on."""
+
+    def __init__(self, runtime, start=MORNING):
+        self.now = start
+        runtime.clock = lambda: self.now
+
+    def tick(self, **delta):
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(demo_runtime):
+    notices.install(demo_runtime)
+    return Clock(demo_runtime)
+
+
+def _all(texts) -> str:
+    return "\n".join(texts)
+
+
+def _urgent(runtime) -> list[StaffAction]:
+    with Session(runtime.engine) as session:
+        return list(session.exec(select(StaffAction).where(StaffAction.urgency == "urgent")))
+
+
+def _sent_to(runtime, number, purpose) -> list[OutboxMessage]:
+    with Session(runtime.engine) as session:
+        return list(session.exec(select(OutboxMessage).where(
+            OutboxMessage.to_number == number, OutboxMessage.purpose == purpose)))
+
+
+def _check_in(runtime, clock, days=60):
+    """The check-in sweep, `days` after the cases opened: every open case is due."""
+    clock.tick(days=days)
+    sweeps.check_ins(runtime)
+
+
+# ---- 1. a reply answers the latest question we asked --------------------------------------
+
+@pytest.mark.parametrize("reply, heard, urgent", [
+    ("3", "999", 1), ("I feel unsafe", "999", 1), ("1", "glad you are OK", 0),
+    ("2", "ask your worker to call you", 0),
+])
+def test_a_reply_to_a_check_in_answers_it_though_an_older_menu_was_open(
+        demo_runtime, phone, clock, reply, heard, urgent):
+    edith = phone(EDITH)
+    assert "PIN" in _all(edith.text("news"))
+    assert "Sam Okafor" in _all(edith.text("4821"))  # the case menu is open now
+    _check_in(demo_runtime, clock, days=0)
+    clock.tick(minutes=1)
+    assert _sent_to(demo_runtime, EDITH, "check_in")
+    answer = _all(edith.text(reply))
+    assert heard in answer and "how we help keep adults safe" not in answer
+    assert len(_urgent(demo_runtime)) == urgent
+
+
+def test_a_reply_to_the_watchdog_text_answers_it(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")
+    clock.tick(days=30)
+    assert sweeps.watchdog(demo_runtime) >= 1 and _sent_to(demo_runtime, EDITH, "watchdog")
+    assert "999" in _all(edith.text("3"))
+    [alarm] = _urgent(demo_runtime)
+    assert alarm.kind == "feels_unsafe"
+
+
+def test_a_reply_to_a_worker_notice_answers_it(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("hello")  # the main menu is open: 1 would be "hear about your case"
+    with demo_runtime.session() as session:
+        case_service.change_worker(session, "SG-100101", "W-103", actor="test")
+    assert _sent_to(demo_runtime, EDITH, "worker_change")
+    assert "asked for someone to call you back" in _all(edith.text("1")).replace(
+        "We have asked", "asked")
+    with Session(demo_runtime.engine) as session:
+        asked = session.exec(select(StaffAction).where(StaffAction.kind == "call_back")).all()
+    assert len(asked) == 1
+
+
+def test_a_reply_that_is_not_an_option_is_a_text_of_its_own(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    _check_in(demo_runtime, clock)
+    answer = _all(edith.text("any news?"))  # not 1, 2 or 3: a request of its own
+    assert "PIN" in answer and "Sorry" not in answer
+    assert "Sam Okafor" in _all(edith.text("4821"))
+    assert _urgent(demo_runtime) == []
+
+
+def test_our_text_keeps_a_pin_window_that_is_open(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")
+    _check_in(demo_runtime, clock, days=0)
+    clock.tick(minutes=2)
+    assert "glad you are OK" in _all(edith.text("1"))
+    clock.tick(minutes=5)
+    answer = _all(edith.text("any news?"))
+    assert "Sam Okafor" in answer and "PIN" not in answer
+
+
+def test_our_text_never_counts_as_a_pin(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    _check_in(demo_runtime, clock)
+    assert "glad you are OK" in _all(edith.text("1"))
+    answer = _all(edith.text("any news?"))
+    assert "PIN" in answer and "Sam" not in answer
+
+
+# ---- 2. senders without a real number --------------------------------------------------
+
+@pytest.mark.parametrize("sender", ["Private", "Withheld", "CARECO", "anonymous"])
+def test_a_sender_without_a_number_is_told_to_call_and_never_verified(
+        demo_runtime, phone, clock, sender):
+    first = phone(sender)
+    for text, in (("any news?",), ("4821",), ("100101",), ("1",)):
+        answer = _all(first.text(text))
+        assert "call" in answer.lower() and "own phone" in answer and "999" in answer, answer
+        assert "Sam" not in answer and "Edith" not in answer
+    second = phone(sender)  # another care home, the same display name
+    for text in ("2", "Please tell Sam I am worried", "news"):
+        answer = _all(second.text(text))
+        assert "Sam" not in answer and "Edith" not in answer
+    with Session(demo_runtime.engine) as session:
+        told = session.exec(select(Interaction).where(Interaction.case_id.is_not(None),
+                                                      Interaction.actor != "import")).all()
+        assert told == []
+        shared = session.exec(select(ConversationState).where(
+            ConversationState.key == f"sms:{sender}")).all()
+        assert shared == []
+
+
+def test_unsafe_from_a_sender_without_a_number_still_raises_the_alarm(demo_runtime, phone,
+                                                                      clock):
+    answer = _all(phone("Private").text("I feel unsafe"))
+    assert "999" in answer
+    assert len(_urgent(demo_runtime)) == 1
+
+
+# ---- 3. nobody gets stuck ----------------------------------------------------------------
+
+def test_hello_then_the_pin_gives_the_news(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    assert "What would you like to do?" in _all(edith.text("hello"))
+    answer = _all(edith.text("4821"))
+    assert "Sam Okafor" in answer and "Sorry" not in answer
+
+
+def test_after_sorry_a_fresh_request_starts_afresh(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("hello")
+    assert "Sorry" in _all(edith.text("banana"))
+    answer = _all(edith.text("any news?"))
+    assert "PIN" in answer and "Sorry" not in answer
+
+
+def test_a_verified_relative_asking_again_hears_the_news(demo_runtime, phone, clock):
+    joan = phone(JOAN)
+    joan.text("Any news?")
+    first = _all(joan.text("5937"))
+    assert "Where things are now" in first
+    clock.tick(minutes=10)
+    again = _all(joan.text("any news?"))
+    assert "Where things are now" in again and "Sorry" not in again and "PIN" not in again
+
+
+@pytest.mark.parametrize("where", ["first text", "after hello", "at the reference step"])
+def test_four_digits_are_a_pin_attempt_that_reveals_nothing(demo_runtime, phone, clock, where):
+    """A wrong PIN from a number on file and any PIN from an unknown number get the same
+    answer: the PIN-and-reference path."""
+    answers = []
+    for number, pin in ((EDITH, "1111"), (STRANGER, "4821")):
+        texter = phone(number)
+        if where == "after hello":
+            texter.text("hello")
+        if where == "at the reference step":
+            texter.text("news")
+            texter.text("2222")
+        answers.append(_all(texter.text(pin)))
+    assert "case reference" in answers[0]
+    assert answers[0] == answers[1]
+
+
+# ---- 4. the text PIN lasts its window, across flows ---------------------------------------
+
+def test_the_text_pin_lasts_fifteen_minutes_from_the_last_text(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")
+    assert "asked for someone to call you back" in _all(edith.text("1"))  # the flow ends
+    clock.tick(minutes=14)
+    assert "Sam Okafor" in _all(edith.text("news"))  # no PIN: the window slid
+    clock.tick(minutes=14)
+    assert "Sam Okafor" in _all(edith.text("any update?"))
+    clock.tick(minutes=16)
+    answer = _all(edith.text("news"))
+    assert "PIN" in answer and "Sam" not in answer
+
+
+def test_a_wrong_pin_forgets_an_earlier_right_one(demo_runtime, phone, clock):
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")
+    edith.text("9999")  # someone else picks up the phone and tries
+    answer = _all(edith.text("news"))
+    assert "PIN" in answer and "Sam" not in answer
