@@ -222,3 +222,116 @@ def test_a_wrong_pin_forgets_an_earlier_right_one(demo_runtime, phone, clock):
     edith.text("9999")  # someone else picks up the phone and tries
     answer = _all(edith.text("news"))
     assert "PIN" in answer and "Sam" not in answer
+
+
+# ---- 5. a call we make counts once the message was served after the right PIN ------------
+
+WINIFRED = "+441134960505"
+
+
+def _answer_our_call(runtime, phone, row):
+    """Twilio connects our call and the person answers: the signed webhook, then the PIN."""
+    from uuid import uuid4
+
+    from bot.delivery import outbox
+    from bot.tryout.phone_sim import read_call_step
+
+    callee = phone(row.to_number)
+    callee.call_sid = "CA" + uuid4().hex
+    with runtime.session() as session:
+        attempt = outbox.claim(session, row.id, now=runtime.now())
+        attempt.twilio_sid, attempt.status = callee.call_sid, "queued"
+    ours = {"From": runtime.settings.twilio_phone_number, "To": row.to_number,
+            "Direction": "outbound-api"}
+    _status, body = callee.post(f"/twilio/voice/outbound?outbox={row.id}",
+                                {"CallSid": callee.call_sid, "AccountSid": callee.account_sid,
+                                 "CallStatus": "in-progress", "AnsweredBy": "human", **ours})
+    callee.step = read_call_step(body)
+
+    def press(digits):
+        return callee._follow(callee._call_post(callee.step.gather["action"],
+                                                {"Digits": digits, **ours}))
+
+    def hang_up():
+        callee.post(f"/twilio/status?outbox={row.id}&attempt=1",
+                    {"CallSid": callee.call_sid, "AccountSid": callee.account_sid,
+                     "CallStatus": "completed", "AnsweredBy": "human", **ours})
+
+    return callee.step, press, hang_up
+
+
+def test_pressing_2_after_hearing_the_closure_counts_as_delivered(demo_runtime, phone, clock):
+    from bot.models import OutboxStatus
+
+    with demo_runtime.session() as session:
+        case_service.close_case(session, "SG-100105", summary="The new lock is working.",
+                                outcomes="fully", risk="reduced", actor="test")
+    [row] = _sent_to(demo_runtime, WINIFRED, "closure")
+    first, press, hang_up = _answer_our_call(demo_runtime, phone, row)
+    assert "PIN" in first.text and "closed" not in first.text
+    heard = press("6045")
+    assert "We have closed" in heard.text and "To end the call" in heard.text
+    press("2")
+    hang_up()
+    with Session(demo_runtime.engine) as session:
+        assert session.get(OutboxMessage, row.id).status is OutboxStatus.ANSWERED
+    clock.tick(hours=3)
+    assert len(_sent_to(demo_runtime, WINIFRED, "closure")) == 1  # not phoned again
+
+
+def test_a_call_hung_up_at_the_pin_is_tried_again(demo_runtime, phone, clock):
+    from bot.models import OutboxStatus
+
+    with demo_runtime.session() as session:
+        case_service.close_case(session, "SG-100105", summary="The new lock is working.",
+                                outcomes="fully", risk="reduced", actor="test")
+    [row] = _sent_to(demo_runtime, WINIFRED, "closure")
+    _first, _press, hang_up = _answer_our_call(demo_runtime, phone, row)
+    hang_up()
+    with Session(demo_runtime.engine) as session:
+        assert session.get(OutboxMessage, row.id).status is OutboxStatus.NOT_ANSWERED
+    assert len(_sent_to(demo_runtime, WINIFRED, "closure")) == 2  # tried again later
+
+
+# ---- 6. the line never reads back what it was given -------------------------------------
+
+def test_a_wrong_key_or_a_spoken_pin_is_never_read_back(demo_runtime, phone, clock):
+    caller = phone(EDITH)
+    caller.call()
+    heard = caller.say("1357", confidence=0.9).text  # at the main menu: not a choice
+    assert "1357" not in heard and "1 3 5 7" not in heard and "Sorry" in heard
+    heard = caller.press("7").text
+    assert "7 is" not in heard and "not one of the choices" in heard
+    heard = caller.say("my pin is 1357 and I feel unsafe", confidence=0.3).text
+    assert "I think you said: I feel unsafe" in heard and "1357" not in heard
+    assert "1 3 5 7" not in heard
+
+
+def test_control_characters_never_break_the_twiml(demo_runtime, phone, clock):
+    from xml.etree import ElementTree
+
+    texter = phone(EDITH)
+    status, body = texter.post("/twilio/sms", {
+        "MessageSid": "SM" + "7" * 32, "AccountSid": texter.account_sid, "From": EDITH,
+        "To": demo_runtime.settings.twilio_phone_number, "Body": "\x01news\x1b\x07",
+        "NumSegments": "1"})
+    assert status == 200
+    ElementTree.fromstring(body)
+    caller = phone(EDITH)
+    caller.call()
+    step = caller.say("\x00\x08 hello \x1f", confidence=0.9)
+    assert "Sorry" in step.text or "not one of" in step.text
+
+
+# ---- 8. danger by voice: one instruction -------------------------------------------------
+
+@pytest.mark.parametrize("words", ["I feel unsafe", "he is hurting me"])
+def test_danger_on_a_call_gives_one_instruction(demo_runtime, phone, clock, words):
+    caller = phone(EDITH)
+    caller.call()
+    heard = caller.say(words, confidence=0.9)
+    assert ("If you are in danger now, hang up and call 9 9 9. If you can, stay on the line: "
+            "I am putting you through to a person.") in heard.text
+    assert heard.text.count("9 9 9") == 1 and "Please hold" not in heard.text
+    assert heard.dial  # and the call is put through
+    assert len(_urgent(demo_runtime)) == 1

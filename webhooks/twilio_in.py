@@ -44,7 +44,7 @@ def incoming_text():
 def render_text_reply(output: TurnOutput) -> str:
     response = MessagingResponse()
     for body in sms_messages(output.replies):
-        response.message(body)
+        response.message(twiml.xml_safe(body))
     return str(response)
 
 

@@ -10,6 +10,7 @@ numbers are read digit by digit in groups.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
@@ -94,8 +95,17 @@ def _timeout(expect: Expect, settings: VoiceSettings) -> int:
     return max(expect.timeout, MIN_TIMEOUT * (3 if settings.extra_time else 1))
 
 
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Without the characters XML 1.0 cannot carry: our words never hold them, but a
+    staff-written flow or a stored value might, and one would make the TwiML invalid."""
+    return _NOT_IN_XML.sub("", text)
+
+
 def _say(target: VoiceResponse | Gather, reply: SayReply, settings: VoiceSettings) -> None:
-    words = say_text(reply, "voice")
+    words = xml_safe(say_text(reply, "voice"))
     voice, language = OTHER_VOICES.get(reply.language, (settings.voice, settings.language))
     if reply.rate < 100:
         say = Say(voice=voice, language=language)

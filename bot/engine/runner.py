@@ -129,7 +129,10 @@ class Turn(Output):
         if name == "news":  # a fresh request: nothing to return to
             return self.start_request(self.cmds.commands[name].call, inp)
         if name == "danger" and self.low_confidence(inp):
-            self.st.pending = {"kind": "command", "name": name, "heard": inp.text}
+            # Read back our own words for what we think was said, never the caller's: speech
+            # may carry a PIN, and words echoed into <Say> are the caller's to control.
+            self.st.pending = {"kind": "command", "name": name,
+                               "heard": self.read_back(self.cmds.words(name, self.lang))}
             return self.confirm_prompt("confirm_danger")
         target = self.cmds.commands[name].call
         self.push_return()
@@ -186,7 +189,8 @@ class Turn(Output):
             if option is None:
                 return self.no_match(step, inp, key)
             if option.confirm and self.low_confidence(inp):
-                self.st.pending = {"kind": "option", "key": option.key, "heard": inp.text}
+                self.st.pending = {"kind": "option", "key": option.key,
+                                   "heard": self.read_back(self.option_words(option))}
                 return self.confirm_prompt("confirm")
             return self.choose(step, option)
         value = self.read_value(step, inp)
@@ -274,7 +278,7 @@ class Turn(Output):
         if st.tries >= settings.MAX_TRIES:
             return self.stuck()
         if key is not None and step.input == "choice":
-            self.message("not_a_choice", key=key)
+            self.message("not_a_choice")  # never read back what was keyed or said
         else:
             self.message("no_match")
         if self.channel == "voice" and st.misheard >= settings.MISHEARD_BEFORE_KEYPAD:
@@ -314,6 +318,12 @@ class Turn(Output):
         self.run(target, self.flows[target].start)
 
     # ---- read-back confirmation -------------------------------------------------------
+    @staticmethod
+    def read_back(words: list[str]) -> str:
+        """The flow's own first phrase for what we think was meant ('I feel unsafe')."""
+        phrase = next((w for w in words if w.strip()), "")
+        return phrase[:1].upper() + phrase[1:]
+
     def confirm_prompt(self, message: str) -> None:
         heard = (self.st.pending or {}).get("heard", "")
         self.prompt_from = len(self.replies)
