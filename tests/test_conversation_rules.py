@@ -335,3 +335,31 @@ def test_danger_on_a_call_gives_one_instruction(demo_runtime, phone, clock, word
     assert heard.text.count("9 9 9") == 1 and "Please hold" not in heard.text
     assert heard.dial  # and the call is put through
     assert len(_urgent(demo_runtime)) == 1
+
+
+# ---- 7. before the PIN, everyone is treated the same --------------------------------------
+
+def test_before_the_pin_a_number_on_file_sounds_like_any_other(demo_runtime, phone, clock):
+    """Winifred's landline has slower speech and extra time on file: nobody calling from it
+    may learn that before the PIN. Her needs apply once she has given it."""
+    import re
+
+    def shape(xml):  # the TwiML without the call's own sid-bearing URLs
+        return re.sub(r'(action|url)="[^"]*"', "", xml)
+
+    winifred, stranger = phone(WINIFRED), phone("+441134960999")
+    first = [winifred.call(), stranger.call()]
+    assert shape(first[0].xml) == shape(first[1].xml)
+    assert "9 9 9" in first[0].text and "press 0" in first[0].text
+    asked = [winifred.press("1"), stranger.press("1")]
+    assert shape(asked[0].xml) == shape(asked[1].xml)
+    heard = winifred.press("6045")
+    assert "Sam Okafor" in heard.text
+    after = winifred.press("3")  # how safeguarding works: at her speed, with her time
+    assert 'rate="85%"' in after.xml and int(after.gather["timeout"]) >= 30
+
+
+def test_the_first_text_says_how_to_reach_a_person_and_999(demo_runtime, phone, clock):
+    for number in (EDITH, STRANGER):
+        first = _all(phone(number).text("hello"))
+        assert "reply 0" in first and "999" in first

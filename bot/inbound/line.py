@@ -33,6 +33,8 @@ from . import identity as ident
 from .disclosure import allowed_fields as decide_fields
 from .office_hours import describe_hours, is_office_open
 
+PRE_PIN_NEEDS = Needs(extra_time=True, relay=False, speech_rate=90)
+
 
 def parse_id(who_id: str | None) -> tuple[str, int] | None:
     """'person:12' -> ('person', 12); anything else -> None."""
@@ -55,11 +57,14 @@ class LineContext(EffectActions):
         self.recipient_id = recipient_id
         self.verified_id = verified_id  # who proved themselves earlier in this conversation
         self._candidates = ident.candidates_for_number(session, caller_number)
-        person = self._verified_person() or self._only_person()
-        self.language = (person.language if person else "en") or "en"
-        self.needs = Needs(extra_time=bool(person and person.extra_time),
-                           relay=bool(person and person.uses_relay),
-                           speech_rate=person.speech_rate if person else 100)
+        verified = self._verified_person()
+        speaker = verified or self._only_person()
+        self.language = (speaker.language if speaker else "en") or "en"
+        # Before the PIN every caller gets the same generous speed and time to answer: a
+        # slower voice for a number on file would tell a caller the number is on our files.
+        self.needs = PRE_PIN_NEEDS if verified is None else Needs(
+            extra_time=bool(verified.extra_time), relay=bool(verified.uses_relay),
+            speech_rate=verified.speech_rate)
 
     # ---- who is calling ------------------------------------------------------------------
     def _verified_person(self) -> Person | None:
