@@ -47,6 +47,13 @@ def _sent_to(runtime, number, purpose) -> list[OutboxMessage]:
             OutboxMessage.to_number == number, OutboxMessage.purpose == purpose)))
 
 
+def _verified(texter, pin):
+    """Ask for news and give the right PIN, as a person does before anything else."""
+    assert "PIN" in _all(texter.text("news"))
+    assert "Where things are now" in _all(texter.text(pin))
+    return texter
+
+
 def _check_in(runtime, clock, days=60):
     """The check-in sweep, `days` after the cases opened: every open case is due."""
     clock.tick(days=days)
@@ -73,9 +80,7 @@ def test_a_reply_to_a_check_in_answers_it_though_an_older_menu_was_open(
 
 
 def test_a_reply_to_the_watchdog_text_answers_it(demo_runtime, phone, clock):
-    edith = phone(EDITH)
-    edith.text("news")
-    edith.text("4821")
+    edith = _verified(phone(EDITH), "4821")
     clock.tick(days=30)
     assert sweeps.watchdog(demo_runtime) >= 1 and _sent_to(demo_runtime, EDITH, "watchdog")
     assert "999" in _all(edith.text("3"))
@@ -106,9 +111,7 @@ def test_a_reply_that_is_not_an_option_is_a_text_of_its_own(demo_runtime, phone,
 
 
 def test_our_text_keeps_a_pin_window_that_is_open(demo_runtime, phone, clock):
-    edith = phone(EDITH)
-    edith.text("news")
-    edith.text("4821")
+    edith = _verified(phone(EDITH), "4821")
     _check_in(demo_runtime, clock, days=0)
     clock.tick(minutes=2)
     assert "glad you are OK" in _all(edith.text("1"))
@@ -202,9 +205,7 @@ def test_four_digits_are_a_pin_attempt_that_reveals_nothing(demo_runtime, phone,
 # ---- 4. the text PIN lasts its window, across flows ---------------------------------------
 
 def test_the_text_pin_lasts_fifteen_minutes_from_the_last_text(demo_runtime, phone, clock):
-    edith = phone(EDITH)
-    edith.text("news")
-    edith.text("4821")
+    edith = _verified(phone(EDITH), "4821")
     assert "asked for someone to call you back" in _all(edith.text("1"))  # the flow ends
     clock.tick(minutes=14)
     assert "Sam Okafor" in _all(edith.text("news"))  # no PIN: the window slid
@@ -216,9 +217,7 @@ def test_the_text_pin_lasts_fifteen_minutes_from_the_last_text(demo_runtime, pho
 
 
 def test_a_wrong_pin_forgets_an_earlier_right_one(demo_runtime, phone, clock):
-    edith = phone(EDITH)
-    edith.text("news")
-    edith.text("4821")
+    edith = _verified(phone(EDITH), "4821")
     edith.text("9999")  # someone else picks up the phone and tries
     answer = _all(edith.text("news"))
     assert "PIN" in answer and "Sam" not in answer
