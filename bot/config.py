@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from . import clock
+from .phones import InvalidPhoneNumber, normalise
 
 ENVIRONMENTS = ("production", "development", "demo", "test")
 
@@ -55,6 +57,13 @@ class Settings:
     timezone: str = "Europe/London"
     instance_dir: str = ""
     organisation_name: str = "Caseline update line"
+    # The line's own front door: the numbers and hours every caller hears before the PIN,
+    # right for every team (after the PIN, the case's own team's are said instead).
+    line_duty_number: str = ""
+    line_out_of_hours_number: str = ""
+    line_office_days: str = "mon,tue,wed,thu,fri"
+    line_office_opens: str = "09:00"
+    line_office_closes: str = "17:00"
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5
@@ -121,6 +130,9 @@ def _defaults(env: str, instance: Path) -> dict[str, str]:
         "twilio_account_sid": FAKE_TWILIO_SID,
         "twilio_auth_token": "local-only-auth-token",
         "twilio_phone_number": "+447700900000",
+        # The demo council's front door and emergency duty team (fictional numbers).
+        "line_duty_number": "+441134960500",
+        "line_out_of_hours_number": "+447700900998",
         # The local fake Twilio (`caseline fake-twilio`, started by `caseline demo`).
         "twilio_api_base": "http://127.0.0.1:5010",
     }
@@ -182,6 +194,7 @@ def validate(settings: Settings, problems: list[str] | None = None) -> None:
         )
     problems += _check_urls(settings)
     problems += _check_timezone(settings)
+    problems += _check_line_desk(settings)
     if settings.is_production:
         problems += _check_production(settings)
     if problems:
@@ -212,6 +225,39 @@ def _check_timezone(s: Settings) -> list[str]:
     return []
 
 
+def _check_line_desk(s: Settings) -> list[str]:
+    problems = []
+    for name in ("line_duty_number", "line_out_of_hours_number"):
+        value = getattr(s, name)
+        try:
+            if value:
+                normalise(value)
+        except InvalidPhoneNumber as exc:
+            problems.append(f"{name.upper()} '{value}' is not a phone number: {exc}")
+    for name in ("line_office_opens", "line_office_closes"):
+        if parse_clock(getattr(s, name)) is None:
+            problems.append(f"{name.upper()} '{getattr(s, name)}' must be a time like 09:00.")
+    days = {d.strip().lower() for d in s.line_office_days.split(",") if d.strip()}
+    if not days or days - set(DAY_NAMES):
+        problems.append(f"LINE_OFFICE_DAYS '{s.line_office_days}' must list days like "
+                        "mon,tue,wed,thu,fri.")
+    return problems
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as office days are written
+
+
+def parse_clock(text: str) -> time | None:
+    """'09:00' -> time(9, 0); anything else -> None."""
+    hours, _, minutes = (text or "").strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    try:
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None
+
+
 def _check_production(s: Settings) -> list[str]:
     problems = []
     required = {
@@ -221,6 +267,9 @@ def _check_production(s: Settings) -> list[str]:
         "TWILIO_AUTH_TOKEN": s.twilio_auth_token,
         "SECRET_KEY": s.secret_key,
         "PIN_KEY": s.pin_key,
+        # Every caller hears these before the PIN: they must be right for every team.
+        "LINE_DUTY_NUMBER": s.line_duty_number,
+        "LINE_OUT_OF_HOURS_NUMBER": s.line_out_of_hours_number,
     }
     for name, value in required.items():
         if not value:

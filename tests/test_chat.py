@@ -187,7 +187,7 @@ def test_zero_puts_you_through_and_no_answer_offers_a_message(line):
     result = run(["--voice"], input="0\nn\nPlease ring me after three.\n")
     out = result.output
     assert result.exit_code == 0, out
-    assert "[putting you through to 0113 496 0000 ...]" in out
+    assert "[putting you through to 0113 496 0500 ...]" in out  # the front door, before a PIN
     assert "[did they answer? y/n] n" in out
     offered = out.split("[did they answer? y/n] n", 1)[1]
     assert "message" in offered.lower()
@@ -278,7 +278,8 @@ def test_help_says_what_it_does():
 def test_offline_still_runs_the_flows_here():
     result = run(["--offline", "--from", "07700 900123"], input="any news?\n1357\n1\nquit\n")
     assert result.exit_code == 0, result.output
-    assert "line> Hello. This is the Westshire update line." in result.output
+    assert "line> Am Gymraeg, anfonwch 9. Hello. This is the Westshire update line." \
+        in result.output
     assert "Sam Patel" in result.output and "[request_callback:" in result.output
 
 

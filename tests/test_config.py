@@ -19,6 +19,8 @@ PRODUCTION_OK = {
     "PUBLIC_URL": "https://caseline.example.org",
     "SECRET_KEY": "s" * 40,
     "PIN_KEY": "p" * 40,
+    "LINE_DUTY_NUMBER": "0113 496 0500",
+    "LINE_OUT_OF_HOURS_NUMBER": "07700 900998",
 }
 
 
@@ -63,13 +65,17 @@ def test_production_lists_every_problem_at_once():
     problems = "\n".join(info.value.problems)
     for expected in ("DATABASE_URL is required", "REDIS_URL is required",
                      "PIN_KEY is required", "SECRET_KEY still has a placeholder",
-                     "PUBLIC_URL must be https://", "TIMEZONE 'Mars/Olympus'"):
+                     "PUBLIC_URL must be https://", "TIMEZONE 'Mars/Olympus'",
+                     "LINE_DUTY_NUMBER is required", "LINE_OUT_OF_HOURS_NUMBER is required"):
         assert expected in problems
     assert len(info.value.problems) >= 6
     assert str(len(info.value.problems)) in str(info.value)
 
 
 @pytest.mark.parametrize("change, message", [
+    ({"LINE_DUTY_NUMBER": "not a number"}, "LINE_DUTY_NUMBER 'not a number' is not a phone"),
+    ({"LINE_OFFICE_OPENS": "9am"}, "LINE_OFFICE_OPENS '9am' must be a time like 09:00"),
+    ({"LINE_OFFICE_DAYS": "weekdays"}, "LINE_OFFICE_DAYS 'weekdays' must list days"),
     ({"TWILIO_API_BASE": "http://127.0.0.1:5010"}, "fake Twilio is not allowed"),
     ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "fake Twilio is not allowed"),
     ({"DATABASE_URL": "sqlite:////srv/caseline.db"}, "must be PostgreSQL"),

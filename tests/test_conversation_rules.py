@@ -362,3 +362,84 @@ def test_the_first_text_says_how_to_reach_a_person_and_999(demo_runtime, phone, 
     for number in (EDITH, STRANGER):
         first = _all(phone(number).text("hello"))
         assert "reply 0" in first and "999" in first
+
+
+def _set_language(runtime, ref, language):
+    from bot.models import Person
+
+    with Session(runtime.engine) as session:
+        person = session.exec(select(Person).where(Person.ref == ref)).one()
+        person.language = language
+        session.add(person)
+        session.commit()
+
+
+def test_the_language_never_follows_the_calling_number(demo_runtime, phone, clock):
+    """Edith prefers Welsh: before her PIN her number sounds like any other (English, with
+    Welsh offered first, in a Welsh voice); 9 switches to Welsh; after the PIN, her own."""
+    import re
+    from xml.etree import ElementTree
+
+    def shape(xml):
+        return re.sub(r'(action|url)="[^"]*"', "", xml)
+
+    _set_language(demo_runtime, "P-001", "cy")
+    edith, stranger = phone(EDITH), phone(STRANGER)
+    first = [edith.call(), stranger.call()]
+    assert shape(first[0].xml) == shape(first[1].xml)
+    offer = next(ElementTree.fromstring(first[0].xml).iter("Say"))  # the very first words
+    assert (offer.get("voice"), offer.get("language")) == ("Polly.Gwyneth", "cy-GB")
+    assert "".join(offer.itertext()) == "Am Gymraeg, pwyswch 9."
+    assert first[0].gather["language"] == "en-GB" and "Hello. This is" in first[0].text
+    assert _all(phone(EDITH).text("hello")) == _all(phone(STRANGER).text("hello"))
+
+    welsh = edith.press("9")  # she chooses Welsh: the greeting again, in Welsh
+    assert welsh.gather["language"] == "cy-GB" and "Helo. Dyma" in welsh.text
+    assert "For English, press 9." in welsh.text and "Am Gymraeg" not in welsh.text
+    edith.press("1")
+    heard = edith.press("4821")
+    assert "Sam Okafor" in heard.text and heard.gather["language"] == "cy-GB"
+
+    # Without choosing, the call stays English until the PIN, then follows her record.
+    caller = phone(EDITH)
+    caller.call()
+    caller.press("1")
+    assert caller.press("4821").gather["language"] == "cy-GB"
+    assert phone(STRANGER).call().gather["language"] == "en-GB"
+
+
+def test_a_text_stays_in_the_language_chosen(demo_runtime, phone, clock):
+    texter = phone(STRANGER)
+    assert "Am Gymraeg, anfonwch 9." in _all(texter.text("hello"))
+    welsh = _all(texter.text("9"))
+    assert "Helo. Dyma" in welsh and "For English, reply 9." in welsh
+    clock.tick(minutes=5)
+    assert "Dyma" in _all(texter.text("help"))  # the next text is still Welsh
+    assert "Hello. This is" in _all(texter.text("english"))
+
+
+HAROLD, JEAN = "+441144960707", "+447700900108"  # Don Valley's cases, not Airedale's
+
+
+@pytest.mark.parametrize("number, pin, team_duty", [
+    (EDITH, "4821", "0113 496 0000"),  # Airedale
+    (JEAN, "5281", "0114 496 0000"),  # Don Valley
+])
+def test_before_the_pin_every_caller_hears_the_front_door_after_it_their_team(
+        demo_runtime, phone, clock, number, pin, team_duty):
+    texter = phone(number)
+    before = _all(texter.text("0"))
+    assert "0113 496 0500" in before and team_duty not in before
+    _verified(texter, pin)
+    after = _all(texter.text("0"))
+    assert team_duty in after and "0113 496 0500" not in after
+    caller = phone(number)
+    caller.call()
+    assert caller.press("0").dial == "+441134960500"  # put through to the front door
+
+
+def test_danger_before_the_pin_at_night_alerts_the_lines_duty_team(demo_runtime, phone, clock):
+    clock.now = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)  # Saturday night
+    phone(JEAN).text("I feel unsafe")
+    [alert] = _sent_to(demo_runtime, "+447700900998", "danger_alert")
+    assert "Jean" not in alert.body and len(_urgent(demo_runtime)) == 1

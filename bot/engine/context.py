@@ -61,6 +61,7 @@ class Verified:
     callback_number: str | None = None  # the number on file
     text_number: str | None = None  # a mobile we may send case details to; None if discreet
     about: str = ""  # first name of the person the case is about (their own, for a person)
+    language: str = "en"  # a person's recorded language: the call follows it after the PIN
 
 
 @dataclass(frozen=True)

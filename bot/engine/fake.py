@@ -37,7 +37,8 @@ class FakeContext(EffectActions):
         self.now = datetime.fromisoformat(raw_now) if isinstance(raw_now, str) else raw_now
         self.attempts: dict[str, int] = {}
         self.calls: list[tuple[str, tuple]] = []
-        self.language = language or self._preference("language", "en")
+        # As on the line: the number alone never chooses the language, whom we contacted may.
+        self.language = language or (self._preference("language", "en") if recipient else "en")
         if needs is None:
             needs = Needs(extra_time=bool(self._preference("extra_time", False)),
                           relay=bool(self._preference("relay", False)),
@@ -85,7 +86,8 @@ class FakeContext(EffectActions):
                                 case_id=person.get("case"), relationship=rec.get("relationship",
                                                                                  ""),
                                 callback_number=nums[0] if nums else None, text_number=mobile,
-                                about=person["first_name"])
+                                about=person["first_name"],
+                                language=rec.get("language", "en") if kind == "person" else "en")
         raise KeyError(rid)
 
     def _check(self, keys: list[str], candidates, token: str | None) -> PinResult:

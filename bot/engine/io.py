@@ -132,6 +132,9 @@ class State:
     # outlives the end of a flow and a fresh request: the line forgets it (a text's window,
     # the end of a call), and a new PIN attempt replaces it.
     verified: dict | None = None
+    # The language the caller chose in this conversation (a key at the greeting), kept like
+    # `verified`. None: the line's default before the PIN, the person's own after it.
+    language: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -111,10 +111,17 @@ class FlowLint:
         return Say(segments, new_line=suffix is not None)
 
     def step_says(self, step: Step, lang: str, channel: str, which: str) -> list[Say]:
-        says = [self.render(line.text, lang, channel, which, step=step) for line in step.say]
+        says = [self.render(line.text, line.language or lang, channel, which, step=step)
+                for line in step.say if line.language in (None, *self.other_languages(lang))]
         says.append(self.render(step.ask, lang, channel, which, step=step))
-        says += [self.render(o.label, lang, channel, which, o.key, step) for o in step.options]
+        says += [self.render(o.label, lang, channel, which, o.key, step) for o in step.options
+                 if o.language != lang]
         return [s for s in says if s is not None]
+
+    def other_languages(self, lang: str) -> list[str]:
+        """The languages a conversation in `lang` is offered (lines with `language:`)."""
+        cmds = self.fs.commands
+        return [other for other in (cmds.languages if cmds else ["en"]) if other != lang]
 
     # ---- the checks -------------------------------------------------------------------
     def run(self) -> None:

@@ -32,9 +32,9 @@ from .yamlnodes import LineDict, LineList
 FLOW_KEYS = ("flow", "description", "kind", "languages", "start", "steps", "sms_parts")
 STEP_KEYS = ("say", "ask", "action", "args", "options", "input", "digits", "save", "next",
              "then", "else", "send_text", "end", "return", "timeout", "note")
-OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm", "pin")
+OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm", "pin", "language")
 RULE_KEYS = ("if", "goto", "call", "then")
-LINE_KEYS = ("if", "text")
+LINE_KEYS = ("if", "text", "language")
 COMMANDS_KEYS = ("languages", "commands", "messages", "on_stuck", "on_silence")
 COMMAND_KEYS = ("keys", "words", "call")
 CHANNEL_KEYS = ("any",) + CHANNELS
@@ -281,8 +281,10 @@ def _read_say(value, line: int, r: Reader) -> list[Line]:
             r.keys(item, LINE_KEYS, "say line")
             text = r.text(item["text"], item.line_of("text"), "say")
             when = item.get("if")
+            language = item.get("language")
             if text:
-                lines.append(Line(text, str(when) if when is not None else None, item_line))
+                lines.append(Line(text, str(when) if when is not None else None, item_line,
+                                  str(language) if language is not None else None))
         else:
             text = r.text(item, item_line, "say")
             if text:
@@ -315,6 +317,7 @@ def _read_options(value, line: int, r: Reader) -> list[Option]:
                               item.line_of("words")), goto=goto, call=call,
                               when=str(when) if when is not None else None,
                               confirm=item.get("confirm") is True, pin=item.get("pin") is True,
+                              language=str(item["language"]) if "language" in item else None,
                               line=item_line))
     return options
 

@@ -49,6 +49,7 @@ class Line:
     text: Text
     when: str | None = None
     line: int = 0
+    language: str | None = None  # always said in this language (an offer of that language)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Option:
     when: str | None = None
     confirm: bool = False  # read back a low-confidence speech answer
     pin: bool = False  # a text that is only a PIN chooses this, and the PIN is checked at once
+    language: str | None = None  # choosing this switches the conversation to that language
     line: int = 0
 
 

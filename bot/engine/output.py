@@ -58,27 +58,35 @@ class Output:
             self.say(text, name, extra=extra)
 
     def say(self, text: Text | None, step_id: str, *, new_line: bool = False,
-            suffix: str | None = None, extra: dict | None = None) -> None:
-        rendered = self.render(text, self.channel, extra)
+            suffix: str | None = None, extra: dict | None = None,
+            language: str | None = None) -> None:
+        """Say `text` in the conversation's language (or `language`, for the offer of
+        another one); a text not yet written in it is said in English, by an English voice."""
+        lang = language or self.lang
+        if text is not None and text.source(lang, self.channel, fallback=lang) is None:
+            lang = "en"
+        rendered = self.render(text, self.channel, extra, language=lang)
         if not rendered:
             return
         if suffix is not None:
-            rendered = f"{rendered.rstrip(' .,')}, {press(suffix, self.lang, self.channel)}."
+            rendered = f"{rendered.rstrip(' .,')}, {press(suffix, lang, self.channel)}."
         if self.channel == "voice" and self.replies and isinstance(self.replies[-1], Say):
             self.replies.append(Pause(settings.PAUSE_BETWEEN_SENTENCES_SECONDS))
         segments = tuple(Segment(number=v) if kind == "number" else Segment(text=v)
                          for kind, v in templates.split_numbers(rendered))
         rate = min(self.ctx.needs.speech_rate or 100, settings.MAX_SPEECH_RATE)
-        self.replies.append(Say(segments, step_id, new_line, rate, self.lang))
+        self.replies.append(Say(segments, step_id, new_line, rate, lang))
 
-    def render(self, text: Text | None, channel: str, extra: dict | None = None) -> str:
-        source = text.source(self.lang, channel) if text else None
+    def render(self, text: Text | None, channel: str, extra: dict | None = None,
+               language: str | None = None) -> str:
+        lang = language or self.lang
+        source = text.source(lang, channel) if text else None
         if not source:
             return ""
         values = self.values(channel, track=True)
         values.update(extra or {})
         try:
-            return templates.render(source, values, self.lang, channel)
+            return templates.render(source, values, lang, channel)
         except NotDisclosed as exc:
             self.flow_problem(f"a text tried to show '{exc.field}', which this caller may not "
                               "be told; the sentence was left out")

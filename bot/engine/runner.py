@@ -55,7 +55,7 @@ class Turn(Output):
             raise EngineError("flows were loaded without commands.yaml; load the whole directory")
         self.cmds = self.flows.commands
         self.channel = ctx.channel
-        self.lang = ctx.language if ctx.language in self.cmds.languages else "en"
+        self.lang = self.usable(st.language or ctx.language)
         self.replies: list = []
         self.effects: list = []
         self.scratch: dict = {}
@@ -76,7 +76,8 @@ class Turn(Output):
         if st.ended and inp.kind in ("silence", "dial", "recording"):
             return  # the call is over; only a new call or a new text starts again
         if inp.kind == "start" or st.ended or (st.step is None and st.pending is None):
-            self.st = State(flow=self.entry.name, turn=st.turn, verified=st.verified)
+            self.st = State(flow=self.entry.name, turn=st.turn, verified=st.verified,
+                            language=st.language)
             if inp.kind in ("text", "speech", "digits"):
                 command = self.command_in(inp)
                 if command == "news":  # a new conversation opens with the entry flow's
@@ -154,7 +155,8 @@ class Turn(Output):
         """Start `flow_name` afresh for this text, keeping who proved themselves. A PIN on
         its own is checked (never skipped) at the flow's PIN step; other words are offered
         to its first menu."""
-        self.st = State(flow=flow_name, turn=self.st.turn, verified=self.st.verified)
+        self.st = State(flow=flow_name, turn=self.st.turn, verified=self.st.verified,
+                        language=self.st.language)
         self.prefill = inp if inp.kind == "text" else None
         self.mark_pin(inp)
         self.run(flow_name, self.flows[flow_name].start)
@@ -242,10 +244,14 @@ class Turn(Output):
             return ""
 
     def visible_options(self, step: Step) -> list[Option]:
-        return [o for o in step.options if o.when is None or self.cond(o.when)]
+        """The choices offered now; a language choice only while another language is used."""
+        return [o for o in step.options if (o.when is None or self.cond(o.when))
+                and o.language != self.lang]
 
     def choose(self, step: Step, option: Option) -> None:
         self.answered(step, go=False)
+        if option.language:  # from now on this conversation is in the language chosen
+            self.st.language = self.lang = self.usable(option.language)
         if option.call:
             self.st.stack.append({"flow": self.st.flow, "step": step.id})
             return self.run(option.call, self.flows[option.call].start)
@@ -386,8 +392,10 @@ class Turn(Output):
         if step.action:
             self.call_action(step)
         for line in step.say:
+            if line.language == self.lang:
+                continue  # the offer of a language is not made in that language
             if line.when is None or self.cond(line.when):
-                self.say(line.text, step.id)
+                self.say(line.text, step.id, language=line.language)
         if step.send_text:
             self.send_text(step)
         if step.input == "dial":
@@ -438,12 +446,18 @@ class Turn(Output):
             self.message("closing")
             self.effects.append(fx.EndCall())
         self.st.ended, self.st.step, self.st.stack = True, None, []
-        self.st.values, self.st.last = {}, []  # `verified` stays: the line forgets it
+        self.st.values, self.st.last = {}, []  # `verified` and `language` stay
 
     def call_action(self, step: Step) -> None:
         call = ActionCall(self.ctx, self.st.values, self.scratch, step.args, state=self.st)
         REGISTRY[step.action].run(call)
         self.effects += call.effects
+        if self.st.language is None and self.st.verified:
+            # After the PIN the person's own language, unless the caller chose one.
+            self.lang = self.usable(self.st.verified.get("language"))
+
+    def usable(self, language: str | None) -> str:
+        return language if language in self.cmds.languages else "en"
 
     # ---- asking -----------------------------------------------------------------------
     def ask(self, step: Step, reprompt: bool = False) -> str | None:

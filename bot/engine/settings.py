@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Menus (rule 3)
 MENU_MAX_OPTIONS = 4
+LANGUAGE_KEY = "9"  # kept for choosing the other language, offered first in the greeting
 
 # Timing on calls (rule 4)
 NO_INPUT_TIMEOUT_SECONDS = 10

@@ -87,7 +87,9 @@ class FlowChecker:
         self.check_options(step)
         self.check_action(step)
         for line in step.say:
-            self.check_text(step, line.text)
+            if line.language is not None:
+                self.check_language(step, line.line, line.language)
+            self.check_text(step, line.text, [line.language] if line.language else None)
             if line.when is not None:
                 self.check_template(step, line.when, line.line, expression=True)
         for text in (step.ask, step.send_text):
@@ -134,13 +136,17 @@ class FlowChecker:
 
     def check_options(self, step: Step) -> None:
         opts = step.options
-        if len(opts) > settings.MENU_MAX_OPTIONS:
-            self.error(opts[settings.MENU_MAX_OPTIONS].line,
-                       f"the menu has {len(opts)} choices, more than "
+        numbered = [o for o in opts if o.language is None]
+        if len(numbered) > settings.MENU_MAX_OPTIONS:
+            self.error(numbered[settings.MENU_MAX_OPTIONS].line,
+                       f"the menu has {len(numbered)} choices, more than "
                        f"{settings.MENU_MAX_OPTIONS}", "Move some choices to a second menu.",
                        step, "menu")
         seen_conditional = False
-        for index, opt in enumerate(opts, start=1):
+        for opt in opts:
+            if opt.language is not None:
+                self.check_language_option(step, opt)
+        for index, opt in enumerate(numbered, start=1):
             self.check_target(step, opt.line, opt.goto, opt.call, "goto")
             if opt.key in ("0", "*"):
                 self.error(opt.line, f"key {opt.key} is kept for "
@@ -166,6 +172,25 @@ class FlowChecker:
                 self.error(opt.line, "a choice with if: comes before this one",
                            "Put choices with if: last, so the numbers stay in order.", step,
                            "key")
+
+    def check_language(self, step: Step, line: int, language: str) -> None:
+        known = list(self.fs.commands.languages) if self.fs.commands else ["en"]
+        if language not in known:
+            self.error(line, f"language '{language}' is not one of the line's languages",
+                       f"Use one of: {', '.join(known)} (commands.yaml lists them).", step,
+                       "language")
+
+    def check_language_option(self, step: Step, opt) -> None:
+        """A language choice (`language: cy`) is kept apart from the numbered choices: it
+        is offered by a say line in that language, and hidden while already in use."""
+        self.check_language(step, opt.line, opt.language)
+        self.check_target(step, opt.line, opt.goto, opt.call, "goto")
+        if opt.key != settings.LANGUAGE_KEY:
+            self.error(opt.line, f"a language choice has key {opt.key}",
+                       f"Give language choices key {settings.LANGUAGE_KEY}, kept for them.",
+                       step, "key")
+        if opt.label is not None:
+            self.check_text(step, opt.label, [opt.language])
 
     def check_action(self, step: Step) -> None:
         if step.action is None:

@@ -25,8 +25,6 @@ from bot.models import (
     Person,
     Representative,
     RespondentKind,
-    Team,
-    Worker,
 )
 from bot.phones import display, is_mobile
 from bot.records.audit import record_disclosures, record_interaction
@@ -34,6 +32,7 @@ from bot.records.staff_actions import raise_action
 
 from .line import parse_id
 from .office_hours import is_office_open
+from .teams import answering_team
 
 DANGER_ACTIONS = {"danger", "feels_unsafe"}
 
@@ -159,8 +158,8 @@ def _action(turn: Turn, effect: fx.RaiseAction, index: int, _d) -> None:
 
 def _alert_out_of_hours(turn: Turn, case: Case | None, number: str | None) -> None:
     """Out of hours, text the emergency duty team at once: a reference and a number only."""
-    team = _team_for(turn, case)
-    if team is None or is_office_open(team, turn.now, turn.settings.tz):
+    team = answering_team(turn.session, turn.settings, case)
+    if is_office_open(team, turn.now, turn.settings.tz):
         return
     if not is_mobile(team.out_of_hours_number):
         return  # a landline cannot take texts; the urgent action is already in the queue
@@ -171,12 +170,6 @@ def _alert_out_of_hours(turn: Turn, case: Case | None, number: str | None) -> No
     outbox.add(turn.session, key=f"danger/{turn.event_key}", purpose="danger_alert",
                channel=Channel.SMS, to=team.out_of_hours_number, body=body,
                case_id=case.id if case else None)
-
-
-def _team_for(turn: Turn, case: Case | None) -> Team | None:
-    if case is not None:
-        return turn.session.get(Team, turn.session.get(Worker, case.worker_id).team_id)
-    return turn.session.exec(select(Team).order_by(Team.id)).first()
 
 
 def _opt_out(turn: Turn, effect, _i, _d, reason: str = "stop") -> None:

@@ -23,7 +23,6 @@ from bot.models import (
     PersonPhone,
     Representative,
     Stage,
-    Team,
     Worker,
 )
 from bot.phones import is_mobile, line_type
@@ -32,6 +31,7 @@ from bot.pins import open_pin, seal_pin
 from . import identity as ident
 from .disclosure import allowed_fields as decide_fields
 from .office_hours import describe_hours, is_office_open
+from .teams import answering_team
 
 PRE_PIN_NEEDS = Needs(extra_time=True, relay=False, speech_rate=90)
 
@@ -58,7 +58,9 @@ class LineContext(EffectActions):
         self.verified_id = verified_id  # who proved themselves earlier in this conversation
         self._candidates = ident.candidates_for_number(session, caller_number)
         verified = self._verified_person()
-        speaker = verified or self._only_person()
+        # Before the PIN the line's own language (the caller may choose another at the
+        # greeting); never the calling number's, which would hint it is on our files.
+        speaker = verified or self._recipient_person()
         self.language = (speaker.language if speaker else "en") or "en"
         # Before the PIN every caller gets the same generous speed and time to answer: a
         # slower voice for a number on file would tell a caller the number is on our files.
@@ -78,14 +80,13 @@ class LineContext(EffectActions):
             return None  # a representative's own needs are not recorded
         return self.session.get(Person, record_id)
 
-    def _only_person(self) -> Person | None:
-        """The person at this number when there is exactly one: their needs shape the call."""
-        person_ids = {c.person_id for c in self._candidates if c.kind == "person"}
-        if self.recipient_id and (parsed := parse_id(self.recipient_id)):
-            kind, record_id = parsed
-            if kind == "person":
-                person_ids = {record_id}
-        return self.session.get(Person, person_ids.pop()) if len(person_ids) == 1 else None
+    def _recipient_person(self) -> Person | None:
+        """The person we texted or called ourselves: we chose them, so their language is
+        no hint to anyone."""
+        parsed = parse_id(self.recipient_id)
+        if parsed is None or parsed[0] != "person":
+            return None
+        return self.session.get(Person, parsed[1])
 
     def identify_caller(self) -> Identity:
         number = self.caller_number
@@ -154,6 +155,7 @@ class LineContext(EffectActions):
             mobile = next((n for n in numbers if is_mobile(n)), None)
             return Verified(id=f"person:{person.id}", kind="person",
                             first_name=person.first_name, about=person.first_name,
+                            language=person.language or "en",
                             case_id=str(case.id) if case else None,
                             callback_number=numbers[0] if numbers else None,
                             text_number=None if person.discreet else mobile)
@@ -252,33 +254,27 @@ class LineContext(EffectActions):
                 "passed_to": worker.first_name if worker else "the duty team"}
 
     def service(self) -> ServiceInfo:
-        team = self._team()
+        team = answering_team(self.session, self.settings, self._case_shaping_call())
         s = self.settings
         line = s.twilio_voice_number if self.channel == "voice" and s.twilio_voice_number \
             else s.twilio_phone_number
-        if team is None:
-            return ServiceInfo(name=s.organisation_name, line_number=line, duty_number=line,
-                               out_of_hours_number=line, office_hours="", office_open=False)
         return ServiceInfo(name=s.organisation_name, line_number=line,
                            duty_number=team.duty_number,
                            out_of_hours_number=team.out_of_hours_number,
                            office_hours=describe_hours(team),
                            office_open=is_office_open(team, self.now, s.tz))
 
-    def _team(self) -> Team | None:
-        """The team of the verified caller's worker, else the first team: before the PIN,
-        which duty line we give must not hint that this number is on our files."""
+    def _case_shaping_call(self) -> Case | None:
+        """The case of whoever proved who they are, or whom we contacted; before the PIN
+        on a call to us, none: what is said must not hint the number is on our files."""
         parsed = parse_id(self.verified_id or self.recipient_id)
-        person_id = None
-        if parsed and parsed[0] == "person":
-            person_id = parsed[1]
-        elif parsed:
-            rep = self.session.get(Representative, parsed[1])
-            person_id = rep.person_id if rep else None
-        case = self._case_of(person_id) if person_id else None
-        if case is not None:
-            return self.session.get(Team, self.session.get(Worker, case.worker_id).team_id)
-        return self.session.exec(select(Team).order_by(Team.id)).first()
+        if parsed is None:
+            return None
+        kind, record_id = parsed
+        record = self.session.get(Person if kind == "person" else Representative, record_id)
+        if record is None:
+            return None
+        return self._case_of(record.id if kind == "person" else record.person_id)
 
 
 def _local_date(moment: datetime | None, settings: Settings) -> str | None:

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from bot.config import DAY_NAMES
 from bot.models import Team
-
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @lru_cache(maxsize=32)

@@ -84,7 +84,8 @@ def test_flows_test_shows_the_transcript_and_the_difference(tmp_path):
 def test_chat_by_text():
     result = run(chat, ["--offline", "--from", "07700 900123"], input="any news?\n1357\n1\nquit\n")
     assert result.exit_code == 0
-    assert "line> Hello. This is the Westshire update line." in result.output
+    assert "line> Am Gymraeg, anfonwch 9. Hello. This is the Westshire update line." \
+        in result.output
     assert "Sam Patel" in result.output
     assert "[request_callback:" in result.output
 
