@@ -68,6 +68,7 @@ class Settings:
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5
     outbound_ring_seconds: int = 30
+    outbox_sweep_seconds: int = 60
     pin_max_attempts: int = 5
     pin_lock_minutes: int = 60
     sms_verified_minutes: int = 15

@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 _runtime: Runtime | None = None
+CONTACT_SWEEP_SECONDS = 300  # check-ins, watchdog, feedback: how often the scheduler fires
 
 
 def worker_runtime() -> Runtime:
@@ -41,16 +42,23 @@ def reconcile_outbox_message(row_id: int, attempt_number: int) -> str:
     return sending.reconcile(worker_runtime(), row_id, attempt_number)
 
 
+def settle_outbox_message(row_id: int, attempt_number: int) -> str:
+    """Ask Twilio how a message or call it took ended, when no status callback said."""
+    return sending.settle(worker_runtime(), row_id, attempt_number)
+
+
 def contact_sweeps_job() -> dict | None:
     """Check-ins, the watchdog and MSP feedback (see bot/outreach/sweeps.py)."""
     runtime = worker_runtime()
-    return run_once(runtime.redis, "contacts", 300, lambda: sweeps.run_all(runtime))
+    return run_once(runtime.redis, "contacts", CONTACT_SWEEP_SECONDS,
+                    lambda: sweeps.run_all(runtime))
 
 
 def sweep_outbox_job() -> dict | None:
     """Rows a lost job, a dead worker or a Redis outage left behind."""
     runtime = worker_runtime()
-    return run_once(runtime.redis, "outbox", 60, lambda: sending.sweep(runtime))
+    return run_once(runtime.redis, "outbox", runtime.settings.outbox_sweep_seconds,
+                    lambda: sending.sweep(runtime))
 
 
 def run_once(connection: redis.Redis, name: str, seconds: int, work):

@@ -9,8 +9,10 @@ first one to need it starts it, under a file lock so two never race.
 from __future__ import annotations
 
 import fcntl
+import logging
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,11 @@ from redis.retry import Retry
 from .config import Settings
 
 SOCKET_NAME = "redis.sock"
+
+# What a lost Redis looks like to a client: a refused or dropped connection, a timeout.
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+log = logging.getLogger(__name__)
 
 
 class RedisUnavailable(RuntimeError):
@@ -124,3 +131,29 @@ def stop_embedded(instance: Path) -> None:
     deadline = time.monotonic() + 5
     while sock.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def wait_for_redis(connection: redis.Redis, name: str, stop: threading.Event,
+                   *, longest_pause: float = 5.0) -> bool:
+    """Wait, however long it takes, until Redis answers again; False if told to stop.
+
+    Says so once when the wait starts and once when it ends, never once a second."""
+    pause, started = 0.2, time.monotonic()
+    log.warning("%s: Redis cannot be reached; waiting for it to come back", name)
+    while not stop.is_set():
+        if _answers_any(connection):
+            log.warning("%s: Redis is back after %.0f s; carrying on", name,
+                        time.monotonic() - started)
+            return True
+        stop.wait(pause)
+        pause = min(pause * 2, longest_pause)
+    return False
+
+
+def _answers_any(connection: redis.Redis) -> bool:
+    try:
+        return bool(connection.ping())
+    except REDIS_DOWN:
+        return False
+    except redis.RedisError:
+        return False  # e.g. LOADING: the server is up but still reading its data

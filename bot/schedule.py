@@ -9,16 +9,17 @@ same sweep twice in one period; and the sweeps themselves are idempotent.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
-import time
 import uuid
 
 import redis
+from rq.exceptions import SchedulerNotFound
 
-from bot.delivery.queues import QUEUE_NAMES
-from bot.jobs import contact_sweeps_job, sweep_outbox_job
+from bot.config import Settings
+from bot.delivery.queues import BULK_QUEUE, URGENT_QUEUE
+from bot.jobs import CONTACT_SWEEP_SECONDS, contact_sweeps_job, sweep_outbox_job
+from bot.redis_conn import REDIS_DOWN, wait_for_redis
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,11 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then " \
            "return redis.call('DEL', KEYS[1]) else return 0 end"
 
 
-def sweeps():
-    """(job function, every N seconds) for each periodic sweep."""
-    return [(sweep_outbox_job, 60), (contact_sweeps_job, 300)]
+def sweeps(settings: Settings):
+    """(job function, every N seconds, queue) for each periodic sweep. The outbox sweep is
+    how work comes back after an outage, so it never waits behind bulk check-ins."""
+    return [(sweep_outbox_job, settings.outbox_sweep_seconds, URGENT_QUEUE),
+            (contact_sweeps_job, CONTACT_SWEEP_SECONDS, BULK_QUEUE)]
 
 
 def acquire_leadership(connection: redis.Redis, token: str) -> bool:
@@ -47,35 +50,57 @@ def release_leadership(connection: redis.Redis, token: str) -> None:
     connection.eval(_RELEASE, 1, LEADER_KEY, token)
 
 
-def run_scheduler(runtime: Runtime) -> None:
-    """Wait to be the leader, then fire the sweeps with RQ's cron scheduler until stopped."""
+def run_scheduler(runtime: Runtime, stop: threading.Event | None = None) -> None:
+    """Lead (or stand by), fire the sweeps, and carry on through Redis outages, until
+    SIGTERM/SIGINT (or `stop`, for tests)."""
+    stop = stop or _stop_on_signals()
+    connection = runtime.redis
+    while not stop.is_set():
+        try:
+            _lead_while_possible(connection, runtime.settings, stop)
+        except REDIS_DOWN:
+            if not wait_for_redis(connection, "scheduler", stop):
+                return
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _lead_while_possible(connection: redis.Redis, settings: Settings,
+                         stop: threading.Event) -> None:
+    """Wait to be the leader, then fire due sweeps until the lock is lost or we stop.
+
+    The lock is renewed in the same loop that fires, so a scheduler that lost it (a long
+    outage, a Redis that came back empty while another took over) stops firing at once."""
     from rq.cron import CronScheduler
 
-    connection = runtime.redis
     token = uuid.uuid4().hex
     while not acquire_leadership(connection, token):
         log.info("another scheduler is running; standing by")
-        time.sleep(STANDBY_POLL)
-    stop = threading.Event()
-    threading.Thread(target=_keep_leadership, args=(connection, token, stop), daemon=True).start()
-    scheduler = CronScheduler(connection, name=f"caseline-{token[:8]}")
-    for func, every in sweeps():
-        scheduler.register(func, QUEUE_NAMES[0], interval=every, result_ttl=0)
-    try:
-        scheduler.start()
-    finally:
-        stop.set()
-        release_leadership(connection, token)
-
-
-def _keep_leadership(connection: redis.Redis, token: str, stop: threading.Event) -> None:
-    """Renew the lock; if it is lost (e.g. a long Redis outage), stop firing at once."""
-    while not stop.wait(LEADER_TTL / 3):
-        try:
-            renewed = connection.eval(_RENEW, 1, LEADER_KEY, token, LEADER_TTL)
-        except redis.RedisError:
-            continue  # Redis is down: nothing can be enqueued anyway; try again
-        if not renewed:
-            log.error("scheduler lost its leader lock; stopping")
-            os.kill(os.getpid(), signal.SIGTERM)
+        if stop.wait(STANDBY_POLL):
             return
+    scheduler = CronScheduler(connection, name=f"caseline-{token[:8]}")
+    for func, every, queue in sweeps(settings):
+        scheduler.register(func, queue, interval=every, result_ttl=0)
+    scheduler.register_birth()
+    try:
+        while not stop.is_set():
+            if not connection.eval(_RENEW, 1, LEADER_KEY, token, LEADER_TTL):
+                log.error("scheduler lost its leader lock; standing by")
+                return
+            if scheduler.enqueue_jobs():
+                scheduler.save()
+            scheduler.heartbeat()
+            stop.wait(min(scheduler.calculate_sleep_interval(), LEADER_TTL / 3))
+    finally:
+        try:
+            scheduler.register_death()
+            release_leadership(connection, token)
+        except REDIS_DOWN:
+            pass  # the lock expires by itself
+        except SchedulerNotFound:
+            pass  # Redis came back empty: there is nothing to tidy

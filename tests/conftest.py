@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,8 @@ def _no_listeners_left_behind():
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         backends = ["sqlite"] + (["postgresql"] if _postgres_available() else [])
+        if metafunc.definition.get_closest_marker("one_backend"):
+            backends = backends[-1:]  # about processes and time, not the database
         metafunc.parametrize("backend", backends, scope="session")
 
 
@@ -173,6 +176,14 @@ def fake_twilio(settings):
 def live_runtime(runtime, fake_twilio):
     """The web app served on a real port (so the fake can post callbacks to it), with
     settings that send through the fake Twilio. Pacing is fast unless a test slows it."""
+    with serving(runtime, fake_twilio) as live:
+        yield live
+
+
+@contextmanager
+def serving(runtime, fake_twilio, **changes):
+    """`runtime` with the web app served on a real port, sending through `fake_twilio`;
+    `changes` replace settings (e.g. redis_url for a Redis server a test stops)."""
     from dataclasses import replace
     from threading import Thread
 
@@ -183,7 +194,7 @@ def live_runtime(runtime, fake_twilio):
     port = free_port()
     settings = replace(runtime.settings, public_url=f"http://127.0.0.1:{port}",
                        twilio_api_base=fake_twilio.url, outbound_texts_per_second=50,
-                       outbound_calls_per_second=50)
+                       outbound_calls_per_second=50, **changes)
     live = Runtime(settings, _engine=runtime.engine)
     server = make_server("127.0.0.1", port, create_app(live), threaded=True)
     # Closing waits for requests still being handled (a late status callback), so no

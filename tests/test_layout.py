@@ -149,6 +149,7 @@ def test_the_queue_enqueues_the_jobs_by_their_real_names():
 
     assert queues.SEND_JOB == f"{jobs.__name__}.{jobs.send_outbox_message.__name__}"
     assert queues.CHECK_JOB == f"{jobs.__name__}.{jobs.reconcile_outbox_message.__name__}"
+    assert queues.SETTLE_JOB == f"{jobs.__name__}.{jobs.settle_outbox_message.__name__}"
 
 
 @pytest.mark.parametrize("entry", ["webhooks", "bot.jobs", "bot.schedule"])

@@ -117,8 +117,8 @@ def test_twenty_texts_two_workers_keep_to_the_rate(live_runtime, fake_twilio):
     # but never a burst, and over the run the rate is the configured one.
     most_in_a_second = max(sum(1 for t in arrived if start <= t < start + 1) for start in arrived)
     assert most_in_a_second <= 6, arrived
-    gaps = [b - a for a, b in zip(arrived, arrived[1:], strict=False)]
-    assert min(gaps) >= 0.1, gaps
+    # No burst: a late request can land close to the next one, never three together.
+    assert all(c - a >= 0.2 for a, c in zip(arrived, arrived[2:], strict=False)), arrived
     assert arrived[-1] - arrived[0] >= 19 * 0.2 * 0.95
 
 

@@ -49,16 +49,14 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.command()
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker (with RQ's scheduler for delayed retries) on the configured Redis."""
-    from rq import Worker
+    """Run an RQ worker (with RQ's scheduler for delayed retries) on the configured Redis.
 
-    from bot.delivery.queues import queues
+    It waits out a Redis outage of any length and carries on."""
+    from bot.delivery.workers import run_worker
 
     from .common import runtime_or_exit
 
-    runtime = runtime_or_exit()
-    connection = runtime.redis
-    Worker(queues(connection), connection=connection).work(with_scheduler=True, burst=burst)
+    run_worker(runtime_or_exit().redis, burst=burst)
 
 
 @click.command()

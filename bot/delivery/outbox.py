@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)  # before attempt 2, 3, 4, ...
 RECONCILE_AFTER = timedelta(minutes=2)  # wait for callbacks before looking at Twilio
-CLAIMED_TOO_LONG = timedelta(minutes=5)  # a worker died before the request left
+CLAIMED_TOO_LONG = timedelta(minutes=2)  # a worker died before the request left
 ENQUEUED_TOO_LONG = timedelta(minutes=10)  # the job was lost (e.g. Redis restarted)
+SETTLE_AFTER = timedelta(minutes=10)  # Twilio took it, but no final status came since
+SETTLE_EVERY_SECONDS = 600  # how often the sweep asks Twilio about one such row
+SETTLE_GIVE_UP = timedelta(hours=2)  # then a person is asked to check it
 
 # Status words in the order they can happen; a callback never moves an attempt back.
 MESSAGE_RANK = {"claimed": 0, "requesting": 0, "unknown": 0, "accepted": 1, "scheduled": 1,
@@ -108,6 +111,15 @@ def mark_requesting(session: Session, attempt_id: int, *, now: datetime) -> bool
     return result.rowcount == 1
 
 
+def release(session: Session, attempt: SendAttempt) -> None:
+    """Give a claim back before any request left (its worker died, or lost Redis while
+    waiting for its turn): the row is pending again, to be sent by the next job."""
+    row = session.get(OutboxMessage, attempt.outbox_id)
+    attempt.status = "abandoned"
+    row.status = OutboxStatus.PENDING
+    session.add_all([attempt, row])
+
+
 def record_accepted(session: Session, attempt: SendAttempt, accepted: Accepted) -> None:
     """Store Twilio's sid; a callback may already have moved the attempt further."""
     attempt.twilio_sid = accepted.sid
@@ -120,6 +132,12 @@ def record_failure(session: Session, attempt: SendAttempt, error: SendError, *,
                    now: datetime, max_attempts: int) -> Work:
     """Decide what a failed request means for the row: retry, wait and look, or stop."""
     row = session.get(OutboxMessage, attempt.outbox_id)
+    if attempt.twilio_sid:
+        # A status callback arrived while our request hung: Twilio has it, and its
+        # callbacks (or the sweep's look at Twilio) carry it on from here.
+        log.info("outbox %s attempt %s: %s, but Twilio already reported %s", row.id,
+                 attempt.number, error.outcome.value, attempt.status)
+        return Work()
     attempt.error_code = error.code
     attempt.finished_at = now
     row.last_error = error.reason[:300]

@@ -17,31 +17,41 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import redis
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlmodel import select
 
 from bot import clock
 from bot.models import OutboxMessage, OutboxStatus, utcnow
+from bot.redis_conn import REDIS_DOWN
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# One queue: sends are paced per number by the outbound code, not by queue priority.
-QUEUE_NAMES = ("caseline",)
+# Workers take the urgent queue first: an alarm (danger, "I feel unsafe") never waits
+# behind a thousand check-ins. Pacing per number still applies to both.
+URGENT_QUEUE, BULK_QUEUE = "caseline-urgent", "caseline"
+QUEUE_NAMES = (URGENT_QUEUE, BULK_QUEUE)
+URGENT_PURPOSES = frozenset({"danger_alert"})
 
 SEND_JOB = "bot.jobs.send_outbox_message"
 CHECK_JOB = "bot.jobs.reconcile_outbox_message"
+SETTLE_JOB = "bot.jobs.settle_outbox_message"
 
 FAILURE_TTL = 7 * 24 * 3600
 _DEAD_JOB = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 def queues(connection: redis.Redis) -> list[Queue]:
+    """Every queue, most urgent first (the order a worker takes them in)."""
     return [Queue(name, connection=connection) for name in QUEUE_NAMES]
+
+
+def queue_for(purpose: str) -> str:
+    return URGENT_QUEUE if purpose in URGENT_PURPOSES else BULK_QUEUE
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,12 @@ class Work:
 
     send_now: tuple[int, ...] = ()
     send_later: tuple[tuple[int, int, datetime], ...] = ()  # (row id, attempt, when)
-    reconcile: tuple[tuple[int, int, datetime], ...] = ()
+    reconcile: tuple[tuple[int, int, datetime], ...] = ()  # no answer came: look at Twilio
+    settle: tuple[tuple[int, int, datetime | None], ...] = ()  # Twilio took it; no news since
 
     def __add__(self, other: Work) -> Work:
         return Work(self.send_now + other.send_now, self.send_later + other.send_later,
-                    self.reconcile + other.reconcile)
+                    self.reconcile + other.reconcile, self.settle + other.settle)
 
 
 def enqueue_new_rows(runtime: Runtime, row_ids: list[int]) -> None:
@@ -68,12 +79,18 @@ def dispatch(runtime: Runtime, work: Work) -> None:
         connection = runtime.redis
         if work.send_now:
             _enqueue_sends(runtime, connection, work.send_now)
+        later = work.send_later + work.reconcile + work.settle
+        queue_of = _queues_of(runtime, {row_id for row_id, _a, _w in later}) if later else {}
         for row_id, attempt, when in work.send_later:
-            _enqueue(connection, f"outbox-{row_id}-a{attempt}", SEND_JOB, row_id, at=when)
+            _enqueue(connection, queue_of[row_id], send_job_id(row_id, attempt), SEND_JOB,
+                     row_id, at=when)
         for row_id, attempt, when in work.reconcile:
-            _enqueue(connection, f"outbox-{row_id}-check{attempt}", CHECK_JOB, row_id, attempt,
-                     at=when)
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            _enqueue(connection, queue_of[row_id], f"outbox-{row_id}-check{attempt}", CHECK_JOB,
+                     row_id, attempt, at=when)
+        for row_id, attempt, when in work.settle:
+            _enqueue(connection, queue_of[row_id], f"outbox-{row_id}-settle{attempt}",
+                     SETTLE_JOB, row_id, attempt, at=when)
+    except REDIS_DOWN as exc:
         # The rows are safe in the database; the sweep enqueues them when Redis is back.
         log.warning("could not enqueue outbox work (%s); the sweep will", type(exc).__name__)
 
@@ -84,14 +101,31 @@ def _enqueue_sends(runtime: Runtime, connection: redis.Redis, row_ids) -> None:
         rows = session.exec(select(OutboxMessage).where(
             OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == OutboxStatus.PENDING))
         for row in rows:
-            job_id = f"outbox-{row.id}-a{row.attempt_count + 1}"
-            _enqueue(connection, job_id, SEND_JOB, row.id, at=row.not_before)
+            _enqueue(connection, queue_for(row.purpose),
+                     send_job_id(row.id, row.attempt_count + 1), SEND_JOB, row.id,
+                     at=row.not_before)
             row.enqueued_at = runtime.now()
 
 
-def _enqueue(connection: redis.Redis, job_id: str, func: str, *args,
+def _queues_of(runtime: Runtime, row_ids: set[int]) -> dict[int, str]:
+    with runtime.session() as session:
+        rows = session.exec(select(OutboxMessage.id, OutboxMessage.purpose).where(
+            OutboxMessage.id.in_(list(row_ids)))).all()
+    return {row_id: queue_for(purpose) for row_id, purpose in rows} | {
+        row_id: BULK_QUEUE for row_id in row_ids - {r for r, _p in rows}}
+
+
+def send_job_id(row_id: int, attempt: int) -> str:
+    return f"outbox-{row_id}-a{attempt}"
+
+
+def _enqueue(connection: redis.Redis, queue_name: str, job_id: str, func: str, *args,
              at: datetime | None) -> None:
-    queue = queues(connection)[0]
+    queue = Queue(queue_name, connection=connection)
+    if job_id == _current_job_id():
+        # Re-armed by the job that holds this id (a retry that woke early, a text kept for
+        # the contact window): the new run needs an id of its own.
+        job_id = job_id[: -len(AGAIN)] if job_id.endswith(AGAIN) else job_id + AGAIN
     options = dict(job_id=job_id, unique=True, result_ttl=0, failure_ttl=FAILURE_TTL)
     at = _rq_moment(at) if at is not None and at > utcnow() else None
     for _ in range(2):
@@ -104,6 +138,27 @@ def _enqueue(connection: redis.Redis, job_id: str, func: str, *args,
         except DuplicateJobError:
             if not _drop_if_dead(connection, job_id):
                 return  # the same job is already waiting or running: nothing to add
+
+
+AGAIN = "-again"
+
+
+def _current_job_id() -> str | None:
+    job = get_current_job()
+    return job.id if job is not None else None
+
+
+def has_live_job(connection: redis.Redis, row_id: int, attempt: int) -> bool:
+    """Whether RQ holds a waiting, scheduled or running job for this attempt."""
+    base = send_job_id(row_id, attempt)
+    for job_id in (base, base + AGAIN):
+        try:
+            status = Job.fetch(job_id, connection=connection).get_status(refresh=True)
+        except NoSuchJobError:
+            continue
+        if status not in _DEAD_JOB:
+            return True
+    return False
 
 
 def _rq_moment(at: datetime) -> datetime:

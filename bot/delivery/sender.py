@@ -62,6 +62,8 @@ class Found:
     status: str
     body: str
     created: datetime | None
+    error_code: int | None = None
+    answered_by: str = ""
 
 
 class SendError(Exception):
@@ -80,6 +82,8 @@ class Sender(Protocol):
                    timeout: int) -> Accepted: ...
 
     def find_recent(self, *, channel: str, to: str, since: datetime) -> list[Found]: ...
+
+    def fetch(self, *, channel: str, sid: str) -> Found: ...
 
 
 def classify_code(code: int | None) -> tuple[Outcome, str]:
@@ -174,3 +178,23 @@ class TwilioSender:
         except Exception as exc:  # a failed look-up is itself ambiguous
             raise classify(exc) from exc
         return [f for f in found if f.created is None or f.created >= since]
+
+    def fetch(self, *, channel: str, sid: str) -> Found:
+        """The message or call with this sid as Twilio has it now."""
+        try:
+            if channel == "sms":
+                m = self.client.messages(sid).fetch()
+                return Found(m.sid, m.status, m.body or "", m.date_created,
+                             error_code=_code(m.error_code))
+            c = self.client.calls(sid).fetch()
+            return Found(c.sid, c.status, "", c.date_created,
+                         answered_by=getattr(c, "answered_by", None) or "")
+        except Exception as exc:  # a failed look-up settles nothing
+            raise classify(exc) from exc
+
+
+def _code(raw) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

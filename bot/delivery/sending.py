@@ -8,16 +8,18 @@ argument, so tests run it with any runtime and any sender.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from sqlmodel import select
 
 from bot.models import Channel, OutboxMessage, OutboxStatus, SendAttempt
+from bot.redis_conn import REDIS_DOWN
 from bot.runtime import Runtime
 
 from . import outbox
 from .pacing import Pacer
-from .queues import Work, dispatch
+from .queues import Work, dispatch, has_live_job
 from .sender import SendError
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,15 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     settings = runtime.settings
     if _deferred_to_window(runtime, row_id):
         return "outside the contact window: deferred"
-    with runtime.session() as session:
-        attempt = outbox.claim(session, row_id, now=runtime.now())
-        if attempt is None:
-            return "not due or already taken"
-        row = session.get(OutboxMessage, row_id)
-    _pace(runtime, row)
+    attempt, row = _claim_when_due(runtime, row_id)
+    if attempt is None:
+        return row
+    try:
+        _pace(runtime, row)
+    except REDIS_DOWN:
+        with runtime.session() as session:  # nothing left: the sweep sends it once Redis is back
+            outbox.release(session, session.get(SendAttempt, attempt.id))
+        raise
     with runtime.session() as session:
         if not outbox.mark_requesting(session, attempt.id, now=runtime.now()):
             return "claim given up while waiting: not sent"
@@ -42,7 +47,10 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
         accepted = _request(runtime, sender, row, callback)
     except SendError as error:
         with runtime.session() as session:
-            attempt = session.merge(attempt)
+            # Read afresh, locked: while the request hung, a status callback may have told
+            # us Twilio took it; our copy from before the request must not overwrite that.
+            attempt = session.get(SendAttempt, attempt.id, with_for_update=True,
+                                  populate_existing=True)
             work = outbox.record_failure(session, attempt, error, now=runtime.now(),
                                          max_attempts=settings.outbound_max_attempts)
         dispatch(runtime, work)
@@ -52,6 +60,33 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
         attempt = session.get(SendAttempt, attempt.id, with_for_update=True)
         outbox.record_accepted(session, attempt, accepted)
     return "sent"
+
+
+def _claim_when_due(runtime: Runtime, row_id: int):
+    """(attempt, row) once the row is ours to send, or (None, why not).
+
+    RQ starts a job on a whole second and the machines' clocks differ a little, so a retry
+    can wake just before its row is due: it waits those moments rather than give up, and a
+    job woken well before its time re-arms itself. Either way it never waits for the sweep.
+    """
+    for _ in range(2):
+        with runtime.session() as session:
+            attempt = outbox.claim(session, row_id, now=runtime.now())
+            row = session.get(OutboxMessage, row_id)
+            if attempt is not None:
+                return attempt, row
+            if row is None or row.status is not OutboxStatus.PENDING or row.not_before is None:
+                return None, "not due or already taken"
+            early = (row.not_before - runtime.now()).total_seconds()
+            next_attempt = row.attempt_count + 1
+        if early > EARLY_WAKE_SECONDS:
+            dispatch(runtime, Work(send_later=((row_id, next_attempt, row.not_before),)))
+            return None, f"not due for {early:.0f} s: re-armed"
+        time.sleep(max(0.0, early) + 0.01)
+    return None, "not due"
+
+
+EARLY_WAKE_SECONDS = 5.0
 
 
 def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
@@ -128,6 +163,39 @@ def reconcile(runtime: Runtime, row_id: int, attempt_number: int, *, sender=None
         return "found"
 
 
+def settle(runtime: Runtime, row_id: int, attempt_number: int, *, sender=None) -> str:
+    """Twilio took it but its news never came (e.g. status callbacks arrived while the
+    database was down): ask Twilio for the status now; one that will not settle goes to a
+    person."""
+    sender = sender or runtime.sender
+    settings = runtime.settings
+    with runtime.session() as session:
+        row = session.get(OutboxMessage, row_id)
+        attempt = session.exec(select(SendAttempt).with_for_update().where(
+            SendAttempt.outbox_id == row_id, SendAttempt.number == attempt_number)).first()
+        if row is None or attempt is None or not attempt.twilio_sid \
+                or row.status is not OutboxStatus.SENDING or row.attempt_count != attempt_number:
+            return "nothing to do"
+        waited = runtime.now() - (attempt.requested_at or attempt.started_at)
+        try:
+            found = sender.fetch(channel=row.channel.value, sid=attempt.twilio_sid)
+        except SendError as error:
+            if waited >= outbox.SETTLE_GIVE_UP:
+                outbox.needs_check(session, row, f"Twilio could not be asked: {error.reason}")
+                return "needs check"
+            return f"Twilio could not be asked ({error.outcome.value}); will ask again"
+        work = outbox.apply_status(session, row, attempt, found.status,
+                                   error_code=found.error_code, answered_by=found.answered_by,
+                                   now=runtime.now(), max_attempts=settings.outbound_max_attempts)
+        if row.status is OutboxStatus.SENDING and waited >= outbox.SETTLE_GIVE_UP:
+            outbox.needs_check(session, row, f"Twilio still says '{found.status}' after "
+                               f"{waited.total_seconds() // 60:.0f} minutes")
+            return "needs check"
+        status = row.status.value
+    dispatch(runtime, work)
+    return f"settled: {found.status} ({status})"
+
+
 def _matching(row: OutboxMessage, found: list):
     for item in found:
         if row.channel != Channel.SMS or item.body == row.body:
@@ -136,26 +204,37 @@ def _matching(row: OutboxMessage, found: list):
 
 
 def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
-    """Recover rows a lost job, a dead worker or a Redis outage left behind."""
+    """Recover rows a lost job, a dead worker or a Redis outage left behind.
+
+    Run every minute: a due row with no job waiting in RQ (Redis lost it, or was down
+    when the row was added) is handed over again at once, so after any outage the
+    waiting rows go out within a minute.
+    """
     now = now or runtime.now()
     work = Work()
-    counts = {"enqueued": 0, "released": 0, "checking": 0}
+    counts = {"enqueued": 0, "released": 0, "checking": 0, "settling": 0}
+    jobs = _JobLook(runtime)
     with runtime.session() as session:
         for row in session.exec(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.PENDING)):
             due = row.not_before is None or row.not_before <= now
             stale = row.enqueued_at is None or row.enqueued_at < now - outbox.ENQUEUED_TOO_LONG
-            if due and stale:
+            if due and (stale or not jobs.waiting(row.id, row.attempt_count + 1)):
                 work += Work(send_now=(row.id,))
                 counts["enqueued"] += 1
         for row in session.exec(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.SENDING)):
             attempt = outbox.latest_attempt(session, row)
-            if attempt is None or attempt.twilio_sid:
+            if attempt is None:
+                continue
+            if attempt.twilio_sid:
+                if (attempt.requested_at or attempt.started_at) < now - outbox.SETTLE_AFTER \
+                        and jobs.may_settle(row.id, attempt.number):
+                    work += Work(settle=((row.id, attempt.number, None),))  # at once
+                    counts["settling"] += 1
                 continue
             if attempt.status == "claimed" and attempt.started_at < now - outbox.CLAIMED_TOO_LONG:
-                attempt.status = "abandoned"  # the worker died before the request left
-                row.status = OutboxStatus.PENDING
+                outbox.release(session, attempt)  # the worker died before the request left
                 work += Work(send_now=(row.id,))
                 counts["released"] += 1
             elif attempt.status in ("requesting", "unknown") and (
@@ -165,6 +244,28 @@ def sweep(runtime: Runtime, *, now: datetime | None = None) -> dict:
     counts["unprocessed"] = _unprocessed_inbound(runtime, now)
     dispatch(runtime, work)
     return counts
+
+
+class _JobLook:
+    """What RQ holds, for the sweep; with Redis down it assumes jobs wait (the ten-minute
+    rule still applies) and lets nothing be settled (nothing could be enqueued anyway)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def waiting(self, row_id: int, attempt: int) -> bool:
+        try:
+            return has_live_job(self.runtime.redis, row_id, attempt)
+        except REDIS_DOWN:
+            return True
+
+    def may_settle(self, row_id: int, attempt: int) -> bool:
+        """At most one look at Twilio per row every `SETTLE_EVERY`."""
+        try:
+            return bool(self.runtime.redis.set(f"caseline:settle:{row_id}:{attempt}", "1",
+                                               nx=True, ex=outbox.SETTLE_EVERY_SECONDS))
+        except REDIS_DOWN:
+            return False
 
 
 def _unprocessed_inbound(runtime: Runtime, now: datetime) -> int:
