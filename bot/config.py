@@ -76,6 +76,8 @@ class Settings:
     watchdog_days: int = 10
     feedback_after_days: int = 7
     voice_name: str = "Polly.Amy"
+    log_format: str = ""  # json or text; default json in production, text elsewhere
+    log_level: str = ""  # default INFO for the services, WARNING for commands run by hand
     speech_end_seconds: int = 3
 
     @property
@@ -196,6 +198,12 @@ def validate(settings: Settings, problems: list[str] | None = None) -> None:
     problems += _check_urls(settings)
     problems += _check_timezone(settings)
     problems += _check_line_desk(settings)
+    if settings.log_format and settings.log_format.lower() not in ("json", "text"):
+        problems.append(f"LOG_FORMAT '{settings.log_format}' must be json or text.")
+    if settings.log_level and settings.log_level.upper() not in (
+            "DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"LOG_LEVEL '{settings.log_level}' must be DEBUG, INFO, WARNING "
+                        "or ERROR.")
     if settings.is_production:
         problems += _check_production(settings)
     if problems:

@@ -10,41 +10,64 @@ enqueues by name).
 from __future__ import annotations
 
 import logging
+import os
 
 import redis
 
+from bot import logs
 from bot.delivery import sending
+from bot.inbound import spool
+from bot.inbound.conversation import Flows
 from bot.outreach import notices, sweeps
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 _runtime: Runtime | None = None
+_runtime_pid: int | None = None
 CONTACT_SWEEP_SECONDS = 300  # check-ins, watchdog, feedback: how often the scheduler fires
 
 
 def worker_runtime() -> Runtime:
-    """One runtime per worker process, built from the environment on first use."""
-    global _runtime
+    """One runtime per worker process, built from the environment on first use.
+
+    `caseline worker` builds it before RQ forks a work-horse for each job, so a job does
+    not read settings and flows again (that cost ~0.3 s a job). A forked horse must not
+    reuse its parent's pooled database connections: it drops them (without closing the
+    parent's) and opens its own; redis-py does the same by itself."""
+    global _runtime, _runtime_pid
     if _runtime is None:
         _runtime = Runtime.from_env()
         notices.install(_runtime)
+        Flows.get(str(_runtime.settings.flows_path))
+    elif _runtime_pid != os.getpid() and _runtime._engine is not None:
+        _runtime._engine.dispose(close=False)
+    _runtime_pid = os.getpid()
     return _runtime
 
 
 def send_outbox_message(row_id: int) -> str:
     """Send one outbox row once: claim, pace, request, record."""
-    return sending.send(worker_runtime(), row_id)
+    return _logged("send", row_id, lambda: sending.send(worker_runtime(), row_id))
 
 
 def reconcile_outbox_message(row_id: int, attempt_number: int) -> str:
     """Find out what happened to a request whose answer never arrived."""
-    return sending.reconcile(worker_runtime(), row_id, attempt_number)
+    return _logged("reconcile", row_id,
+                   lambda: sending.reconcile(worker_runtime(), row_id, attempt_number))
 
 
 def settle_outbox_message(row_id: int, attempt_number: int) -> str:
     """Ask Twilio how a message or call it took ended, when no status callback said."""
-    return sending.settle(worker_runtime(), row_id, attempt_number)
+    return _logged("settle", row_id,
+                   lambda: sending.settle(worker_runtime(), row_id, attempt_number))
+
+
+def _logged(what: str, row_id: int, work) -> str:
+    """One line per job: the outbox row, what came of it, how long it took."""
+    with logs.bind(outbox=row_id), logs.timed(log, f"outbox {row_id} {what}") as result:
+        result["outcome"] = outcome = work()
+    return outcome
 
 
 def contact_sweeps_job() -> dict | None:
@@ -55,10 +78,27 @@ def contact_sweeps_job() -> dict | None:
 
 
 def sweep_outbox_job() -> dict | None:
-    """Rows a lost job, a dead worker or a Redis outage left behind."""
+    """Texts kept while the database was down, then rows a lost job, a dead worker or a
+    Redis outage left behind."""
     runtime = worker_runtime()
-    return run_once(runtime.redis, "outbox", runtime.settings.outbox_sweep_seconds,
-                    lambda: sending.sweep(runtime))
+
+    def both():
+        replayed = spool.replay(runtime)
+        return {**sending.sweep(runtime), "replayed": replayed}
+
+    return run_once(runtime.redis, "outbox", runtime.settings.outbox_sweep_seconds, both)
+
+
+def alert_duty_mobile(number: str, caller: str) -> str:
+    """Tell the emergency duty mobile at once about danger in a text the database could
+    not take (no outbox row: the database is what is down)."""
+    runtime = worker_runtime()
+    s = runtime.settings
+    accepted = runtime.sender.send_text(
+        to=number, from_=s.twilio_messaging_service_sid or s.twilio_phone_number,
+        body=spool.alert_body(s, caller), status_callback=None)
+    log.warning("the duty mobile was told of an unsafe text kept while the database was down")
+    return accepted.sid
 
 
 def run_once(connection: redis.Redis, name: str, seconds: int, work):

@@ -149,9 +149,10 @@ def posted(monkeypatch):
     """Every (url, form) the chat posts, still sent for real."""
     sent, real_post = [], chat_module.requests.post
 
-    def spy(url, data, headers, timeout):
-        sent.append((url, dict(data)))
-        return real_post(url, data=data, headers=headers, timeout=timeout)
+    def spy(url, data=None, headers=None, timeout=None, **kwargs):
+        if data is not None:  # a webhook request (steering the fake sends json)
+            sent.append((url, dict(data)))
+        return real_post(url, data=data, headers=headers, timeout=timeout, **kwargs)
 
     monkeypatch.setattr(chat_module.requests, "post", spy)
     return sent
@@ -290,3 +291,31 @@ def test_offline_call_and_outbound_flow():
     assert "[the call has ended]" in result.output
     result = run(["--offline", "--flow", "checkin", "--from", "+447700900201"], input="1\n")
     assert "How are you?" in result.output
+
+
+def test_the_line_calls_you_and_you_answer_in_the_chat(line, fake_twilio):
+    """Winifred's case is closed: the line phones her landline. The chat rings, she answers,
+    gives her PIN, hears the closure and ends the call; the call counts as delivered."""
+    from bot.outreach import notices
+    from bot.services import cases as case_service
+
+    notices.install(line)
+    with line.session() as session:
+        case_service.close_case(session, "SG-100105", summary="The new lock is working.",
+                                outcomes="fully", risk="reduced", actor="test")
+    result = run(["--from", "0113 496 0505"], input="y\n6045\n2\n/quit\n")
+    out = result.output
+    assert result.exit_code == 0, out
+    assert "[the line is calling you from 07700 900000: answer? y/n]" in out
+    heard = out.split("you> 6045", 1)[1]
+    assert "We have closed" in heard
+    assert "please call 0 1 1 3, 4 9 6, 0 0 0 0" in heard  # her team's, not the front door
+    assert "[the call has ended]" in out
+    fake_twilio.wait_for(lambda: _closure_status(line) is OutboxStatus.ANSWERED, timeout=10)
+
+
+def _closure_status(runtime):
+    with Session(runtime.engine) as session:
+        return session.exec(select(OutboxMessage.status).where(
+            OutboxMessage.purpose == "closure",
+            OutboxMessage.to_number == "+441134960505")).one()

@@ -14,7 +14,7 @@ from bot import clock
 from bot.cli.main import cli
 from bot.config import ConfigError, load_settings
 from bot.models import Interaction, OutboxMessage
-from tests.test_outbox_workers import _env, _start_worker, _stop
+from tests.faults import service_env, start_process, stop_process
 
 LONDON = ZoneInfo("Europe/London")
 EDITH = "+447700900101"
@@ -89,7 +89,7 @@ def test_the_cli_sets_shows_and_resets_the_clock(tmp_path, monkeypatch):
 
 
 def _caseline(runtime, *args) -> str:
-    out = subprocess.run([sys.executable, "-m", "bot", *args], env=_env(runtime),
+    out = subprocess.run([sys.executable, "-m", "bot", *args], env=service_env(runtime.settings),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -120,12 +120,12 @@ def test_a_moved_clock_drives_the_sweep_the_worker_and_the_reply(demo_runtime, l
     [later] = [row for row in _check_ins(live_runtime, EDITH) if row.id != sent_first.id]
     assert later.not_before == opens  # the line's time, not the real one
     assert later.created_at.astimezone(LONDON).date() == day
-    worker = _start_worker(live_runtime)
+    worker = start_process(live_runtime.settings, "worker")
     try:  # RQ waits for the real moment the line's clock shows 10:00: seconds, not 8 days
         fake_twilio.wait_for(lambda: any(m["body"] == later.body for m in fake_twilio.messages),
                              timeout=40)
     finally:
-        _stop(worker)
+        stop_process(worker)
     assert any("glad you are OK" in r for r in phone(EDITH).text("1"))
     with Session(live_runtime.engine) as session:
         reply = session.exec(select(Interaction).where(

@@ -438,6 +438,14 @@ def test_before_the_pin_every_caller_hears_the_front_door_after_it_their_team(
     assert caller.press("0").dial == "+441134960500"  # put through to the front door
 
 
+def test_the_pin_brings_the_teams_numbers_in_the_same_reply(demo_runtime, phone, clock):
+    """Margaret's case is closed: the reply to her PIN itself names her team's duty line."""
+    texter = phone("+447700900103")
+    assert "PIN" in _all(texter.text("news"))
+    closed = _all(texter.text("2619"))
+    assert "closed" in closed and "0113 496 0000" in closed and "0113 496 0500" not in closed
+
+
 def test_danger_before_the_pin_at_night_alerts_the_lines_duty_team(demo_runtime, phone, clock):
     clock.now = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)  # Saturday night
     phone(JEAN).text("I feel unsafe")

@@ -3,11 +3,7 @@ a Redis server of the test's own that it stops and starts (never the machine's),
 fake Twilio failing: retries on time, urgent first, outages survived and recovered from
 within the sweep period, sends whose news was lost settled at Twilio."""
 
-import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -21,43 +17,9 @@ from bot.delivery.sender import TwilioSender
 from bot.models import Channel, OutboxMessage, OutboxStatus, SendAttempt, StaffAction, utcnow
 from bot.runtime import Runtime
 from tests.conftest import free_port, serving
+from tests.faults import RedisServer, start_process, stop_process
 
 EDT_MOBILE, MOBILE = "+447700900998", "+447700900123"
-ROOM = "/tmp" if os.path.isdir("/tmp") else None
-
-
-class RedisServer:
-    """A redis-server of this test's own on a free port, without persistence: stopping
-    and starting it is an outage that loses every job, as a restarted cache would."""
-
-    def __init__(self, tmp_path):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed")
-        self.binary, self.dir, self.port = binary, tmp_path, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("the test's redis-server did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 @pytest.fixture
@@ -67,33 +29,12 @@ def own_redis(tmp_path):
     server.stop()
 
 
-def _env(runtime: Runtime, **extra) -> dict:
-    s = runtime.settings
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CASELINE_", "DATABASE_", "REDIS_", "TWILIO_", "PUBLIC_"))}
-    env.update(CASELINE_ENV="test", DATABASE_URL=s.database_url, REDIS_URL=s.redis_url,
-               PUBLIC_URL=s.public_url, TWILIO_API_BASE=s.twilio_api_base,
-               TWILIO_ACCOUNT_SID=s.twilio_account_sid, TWILIO_AUTH_TOKEN=s.twilio_auth_token,
-               TWILIO_PHONE_NUMBER=s.twilio_phone_number, PIN_KEY=s.pin_key,
-               INSTANCE_DIR=s.instance_dir,
-               OUTBOUND_TEXTS_PER_SECOND=str(s.outbound_texts_per_second),
-               OUTBOX_SWEEP_SECONDS=str(s.outbox_sweep_seconds), **extra)
-    return env
+def _start(runtime: Runtime, what: str):
+    return start_process(runtime.settings, what)
 
 
-def _start(runtime: Runtime, what: str) -> subprocess.Popen:
-    """`caseline worker` or `caseline scheduler`, in a process group of its own so that
-    killing it also kills the work-horse it forks, as when a machine dies."""
-    log = os.environ.get("CASELINE_TEST_WORKER_LOG")  # set it to see what they did
-    return subprocess.Popen([sys.executable, "-m", "bot", what], env=_env(runtime),
-                            start_new_session=True, stderr=subprocess.STDOUT,
-                            stdout=open(log, "a") if log else subprocess.DEVNULL)
-
-
-def _stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-    process.wait(timeout=30)
+def _stop(process, sig=signal.SIGTERM) -> None:
+    stop_process(process, sig)
 
 
 def _add(runtime, count, *, prefix, purpose="reply", to=MOBILE):
@@ -278,3 +219,84 @@ def test_workers_and_the_scheduler_survive_a_redis_outage_and_catch_up(
     assert sorted(bodies) == sorted({*bodies}) and len(bodies) == 10  # none lost or doubled
     # Within a sweep period (plus a worker's reconnect back-off and the send itself).
     assert caught_up < sweep_every + 20, caught_up
+
+
+# ---- 8. the fake Twilio answers the calls we make -----------------------------------------
+
+WINIFRED, WINIFRED_PIN = "+441134960505", "6045"
+
+
+@pytest.fixture
+def morning(live_runtime):
+    """A weekday morning for this process and the workers (which read the moved clock
+    from the instance folder): calls we start are made only inside contact windows."""
+    from datetime import UTC, datetime
+
+    from bot import clock
+
+    moment = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
+    path = clock.file_for(live_runtime.settings.instance_path)
+    clock.move_to(path, moment)
+    live_runtime.clock = clock.now
+    yield
+    clock.reset(path)
+
+
+def _close_winifreds_case(runtime):
+    from bot.outreach import notices
+    from bot.services import cases as case_service
+
+    notices.install(runtime)
+    with runtime.session() as session:
+        case_service.close_case(session, "SG-100105", summary="The new lock is working.",
+                                outcomes="fully", risk="reduced", actor="test")
+    [row] = [r for r in _rows(runtime) if r.to_number == WINIFRED and r.purpose == "closure"]
+    return row
+
+
+@pytest.mark.parametrize("script, heard_closure, status", [
+    ([WINIFRED_PIN], True, OutboxStatus.ANSWERED),  # gives her PIN: the closure is passed on
+    ([], False, OutboxStatus.NOT_ANSWERED),  # hears the greeting and hangs up: tried again
+])
+def test_the_fake_answers_our_call_and_follows_its_twiml(demo_runtime, live_runtime, fake_twilio,
+                                                         morning, script, heard_closure, status):
+    fake_twilio.state.set_answerer(script, to=WINIFRED)
+    row = _close_winifreds_case(live_runtime)
+    worker = _start(live_runtime, "worker")
+    try:
+        fake_twilio.wait_for(lambda: _rows(live_runtime, [row.id])[0].status is status,
+                             timeout=30)
+    finally:
+        _stop(worker)
+    [call] = fake_twilio.calls
+    said = fake_twilio.state.conversation(call["sid"])
+    assert said.pressed == script
+    assert any("PIN" in words for words in said.heard)
+    assert any("We have closed" in words for words in said.heard) is heard_closure
+
+
+def test_a_machine_hears_only_our_number(demo_runtime, live_runtime, fake_twilio, morning):
+    fake_twilio.state.set_call_outcome("machine", to=WINIFRED)
+    row = _close_winifreds_case(live_runtime)
+    worker = _start(live_runtime, "worker")
+    try:
+        fake_twilio.wait_for(lambda: _rows(live_runtime, [row.id])[0].status
+                             is OutboxStatus.NOT_ANSWERED, timeout=30)
+    finally:
+        _stop(worker)
+    said = fake_twilio.state.conversation(fake_twilio.calls[0]["sid"])
+    assert said.heard and all("Winifred" not in w and "closed" not in w for w in said.heard)
+
+
+def test_after_stop_the_fake_refuses_texts_as_twilio_does(live_runtime, fake_twilio):
+    fake_twilio.state.opt_out(MOBILE)
+    [row_id] = _add(live_runtime, 1, prefix="after-stop")
+    with live_runtime.session() as session:
+        session.get(OutboxMessage, row_id).enqueued_at = utcnow()
+    assert sending.send(live_runtime, row_id) == "failed: final"
+    with Session(live_runtime.engine) as session:
+        action = session.exec(select(StaffAction)).one()
+    assert "STOP" in action.summary
+    fake_twilio.state.opt_out(MOBILE, stopped=False)  # START again
+    [row_id] = _add(live_runtime, 1, prefix="after-start")
+    assert sending.send(live_runtime, row_id) == "sent"

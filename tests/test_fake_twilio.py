@@ -787,3 +787,62 @@ def test_messages_and_calls_in_fake_listing_are_json_safe(fake, client):
     client.calls.create(to=MOBILE, from_=LANDLINE, url=TWIML_URL,
                         status_callback_event=FULL_EVENTS)
     json.dumps({"messages": fake.messages, "calls": fake.calls, "state": fake.state.describe()})
+
+
+# --- answering our calls, and STOP ----------------------------------------------------------
+
+def _twiml_line(fake_url_for_answers):
+    """A tiny line: asks for a PIN, then says goodbye; records what it was signed with."""
+    app, seen = Flask("line"), []
+
+    @app.post("/answer")
+    def answer():
+        seen.append((request.url, request.form.to_dict(),
+                     request.headers.get("X-Twilio-Signature")))
+        if "Digits" in request.form:
+            return (f"<Response><Say>You keyed {len(request.form['Digits'])} digits. "
+                    "Goodbye.</Say><Hangup/></Response>")
+        return ('<Response><Gather action="' + fake_url_for_answers() + '/answer" '
+                'numDigits="4"><Say>Please key in your PIN.</Say></Gather></Response>')
+    return app, seen
+
+
+def test_the_fake_answers_a_call_and_follows_its_twiml_over_http(fake, client):
+    holder = {}
+    app, seen = _twiml_line(lambda: holder["url"])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    holder["url"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        requests.post(f"{fake.url}/_fake/answerer", json={"script": ["1234"]}).raise_for_status()
+        call = client.calls.create(to=LANDLINE, from_=SENDER, url=holder["url"] + "/answer")
+        settled(fake)
+        said = requests.get(f"{fake.url}/_fake/calls/{call.sid}/conversation").json()
+    finally:
+        server.shutdown()
+    assert said["pressed"] == ["1234"] and said["ended_by"] == "line"
+    assert said["heard"] == ["Please key in your PIN.", "You keyed 4 digits. Goodbye."]
+    assert all(RequestValidator(TOKEN).validate(url, form, sig) for url, form, sig in seen)
+    assert seen[0][1]["CallSid"] == call.sid and seen[0][1]["Direction"] == "outbound-api"
+
+
+def test_after_an_opt_out_texts_fail_with_21610_until_start(fake, client):
+    requests.post(f"{fake.url}/_fake/opt-out", json={"number": MOBILE}).raise_for_status()
+    with pytest.raises(TwilioRestException) as refused:
+        send(client)
+    assert refused.value.code == 21610
+    requests.post(f"{fake.url}/_fake/opt-out",
+                  json={"number": MOBILE, "stopped": False}).raise_for_status()
+    assert send(client).sid.startswith("SM")
+
+
+def test_its_help_says_how_to_steer_it():
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["fake-twilio", "--help"])
+    assert result.exit_code == 0, result.output
+    for endpoint in ("/_fake/answerer", "/_fake/opt-out", "/_fake/hang", "/_fake/fail"):
+        assert endpoint in result.output

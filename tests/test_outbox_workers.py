@@ -1,9 +1,6 @@
 """Real `caseline worker` processes: killed mid-send, pacing across workers, Redis down."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 
@@ -13,36 +10,17 @@ from bot import jobs
 from bot.delivery import outbox, sending
 from bot.models import Channel, OutboxMessage, OutboxStatus, StaffAction, utcnow
 from bot.runtime import Runtime
+from tests.faults import start_process, stop_process
 
 MOBILE = "+447700900123"
 
 
-def _env(runtime: Runtime) -> dict:
-    s = runtime.settings
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CASELINE_", "DATABASE_", "REDIS_", "TWILIO_", "PUBLIC_"))}
-    env.update(CASELINE_ENV="test", DATABASE_URL=s.database_url, REDIS_URL=s.redis_url,
-               PUBLIC_URL=s.public_url, TWILIO_API_BASE=s.twilio_api_base,
-               TWILIO_ACCOUNT_SID=s.twilio_account_sid, TWILIO_AUTH_TOKEN=s.twilio_auth_token,
-               TWILIO_PHONE_NUMBER=s.twilio_phone_number, PIN_KEY=s.pin_key,
-               INSTANCE_DIR=s.instance_dir,
-               OUTBOUND_TEXTS_PER_SECOND=str(s.outbound_texts_per_second))
-    return env
+def _start_worker(runtime: Runtime):
+    return start_process(runtime.settings, "worker")
 
 
-def _start_worker(runtime: Runtime) -> subprocess.Popen:
-    # Its own process group, so that killing it kills the work-horse it forks too,
-    # as when a machine dies.
-    log = os.environ.get("CASELINE_TEST_WORKER_LOG")  # set it to see what a worker did
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=_env(runtime),
-                            start_new_session=True, stderr=subprocess.STDOUT,
-                            stdout=open(log, "a") if log else subprocess.DEVNULL)
-
-
-def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-    worker.wait(timeout=20)
+def _stop(worker, sig=signal.SIGTERM) -> None:
+    stop_process(worker, sig)
 
 
 def _add_texts(runtime, count, prefix="t"):

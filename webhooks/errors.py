@@ -1,7 +1,9 @@
 """Failure is never silent to a caller: any error on a Twilio route still gets valid TwiML.
 
 The error is logged without bodies, PINs or whole numbers; Twilio gets status 200
-and the caller hears (or reads) a safe message with a number to call.
+and the caller hears (or reads) a safe message: 999, and the line's duty number. A text
+the database could not take is kept in Redis and handled once it is back (bot/inbound/
+spool.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from flask import Flask, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
-from bot.phones import display, spoken
+from bot.inbound import spool
+from bot.phones import InvalidPhoneNumber, display, normalise, spoken
 
 from . import twiml
 
@@ -30,6 +33,8 @@ def handle_error(error: Exception):
     log.error("error on %s (%s)", request.path, type(error).__name__)
     if not request.path.startswith("/twilio/"):
         return {"error": "internal error"}, 500
+    if request.path.startswith("/twilio/sms") and _database_down(error):
+        spool.keep_text(current_app.extensions["caseline"], request.form.to_dict())
     try:
         return _safe_answer()
     except Exception as again:  # the safe answer must not fail too: fall back to fixed words
@@ -44,34 +49,42 @@ _LAST_RESORT = ('<?xml version="1.0" encoding="UTF-8"?><Response><Say language="
 
 
 def _safe_answer() -> Response:
-    number = _help_number()
+    number, at_night = _help_numbers()
     if request.path.startswith("/twilio/sms"):
         response = MessagingResponse()
-        call = f" Please call us on {display(number)}." if number else ""
+        call = f" To speak to a person, call {display(number)}." if number else ""
+        if at_night:
+            call += f" Outside office hours, call {display(at_night)}."
         response.message(f"Sorry, something went wrong. {_DANGER}{call}")
         return Response(str(response), status=200, mimetype="text/xml")
     if request.path.startswith("/twilio/voice"):
         settings = current_app.extensions["caseline"].settings
-        call = (f" Please call us on {spoken(number)}. Again, that is {spoken(number)}."
-                if number else "")
+        call = (f" To speak to a person, call {spoken(number)}. Again, that is "
+                f"{spoken(number)}." if number else "")
+        if at_night:
+            call += f" Outside office hours, call {spoken(at_night)}."
         message = f"Sorry, something went wrong. {_DANGER}{call} Goodbye."
         body = twiml.safe_response(message, twiml.VoiceSettings(voice=settings.voice_name))
         return Response(body, status=200, mimetype="text/xml")
     return Response("", status=200)  # status callbacks: Twilio needs no answer
 
 
-def _help_number() -> str:
-    """The duty line of the first team, or the line itself if there is none."""
+def _help_numbers() -> tuple[str, str]:
+    """The line's front door and its out-of-hours number, from the settings: the database
+    may be what failed, and the line's own number would only bring the caller back here."""
     settings = current_app.extensions["caseline"].settings
-    try:
-        from sqlmodel import Session, select
+    numbers = []
+    for raw in (settings.line_duty_number, settings.line_out_of_hours_number):
+        try:
+            numbers.append(normalise(raw) if raw else "")
+        except InvalidPhoneNumber:
+            numbers.append("")
+    duty, at_night = numbers
+    return duty, at_night if at_night != duty else ""
 
-        from bot.models import Team
 
-        with Session(current_app.extensions["caseline"].engine) as session:
-            team = session.exec(select(Team).order_by(Team.id)).first()
-            if team is not None:
-                return team.duty_number
-    except Exception:  # the database may be what failed: fall back to our own number
-        log.warning("could not read the duty number for the error message")
-    return settings.twilio_voice_number or settings.twilio_phone_number or ""
+def _database_down(error: Exception) -> bool:
+    import sqlalchemy as sa
+
+    return isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError,
+                              sa.exc.TimeoutError))

@@ -1,7 +1,9 @@
 """`GET /healthz`: can the web answer Twilio, and how are its helpers doing.
 
 503 only when the database is down: without Redis the webhooks still answer and
-outbound work waits in the outbox, so a Redis outage is reported, not fatal.
+outbound work waits in the outbox, so a Redis outage is reported, not fatal. "degraded"
+(still 200, for Twilio) when Redis is down or no worker or no scheduler has a fresh
+heartbeat: then nothing goes out, and an operator must look.
 """
 
 from __future__ import annotations
@@ -29,5 +31,6 @@ def healthz():
     report["redis"], client = redis_ok(runtime)
     report.update(heartbeats(client))
     status = 200 if report["database"] == "ok" else 503
-    report["status"] = "ok" if status == 200 and report["redis"] == "ok" else "degraded"
+    working = report["redis"] == "ok" and report["workers_fresh"] and report["scheduler_fresh"]
+    report["status"] = "ok" if status == 200 and working else "degraded"
     return jsonify(report), status

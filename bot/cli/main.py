@@ -31,4 +31,7 @@ for command in (db_group, import_command, cases_group, serve, worker, scheduler,
 
 
 def main() -> None:
+    from bot import logs
+
+    logs.configure("cli")  # `worker`, `scheduler` and the web name their own role
     cli(prog_name="caseline")

@@ -18,9 +18,10 @@ DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"
 
 
 def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
+    # No access log of gunicorn's own: the app logs one line per request (webhooks/
+    # request_log.py), with its request id and SID, and never a body.
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--timeout", "30", "--access-logfile", "-"]
-    # The access log holds paths only; Twilio's form bodies never reach a log.
+            "--workers", str(workers), "--timeout", "30"]
     if _gunicorn_has_control_socket():
         # Newer gunicorns open one control socket per user: two services would collide.
         args.append("--no-control-socket")
@@ -52,21 +53,27 @@ def worker(burst: bool) -> None:
     """Run an RQ worker (with RQ's scheduler for delayed retries) on the configured Redis.
 
     It waits out a Redis outage of any length and carries on."""
+    from bot import logs
     from bot.delivery.workers import run_worker
 
     from .common import runtime_or_exit
 
-    run_worker(runtime_or_exit().redis, burst=burst)
+    runtime = runtime_or_exit()
+    logs.configure("worker", runtime.settings)
+    run_worker(runtime.redis, burst=burst)
 
 
 @click.command()
 def scheduler() -> None:
     """Fire the periodic sweeps (one process; a second copy waits as a standby)."""
+    from bot import logs
     from bot.schedule import run_scheduler
 
     from .common import runtime_or_exit
 
-    run_scheduler(runtime_or_exit())
+    runtime = runtime_or_exit()
+    logs.configure("scheduler", runtime.settings)
+    run_scheduler(runtime)
 
 
 @click.command()
@@ -91,10 +98,14 @@ def sweep(which: str) -> None:
                    f"{counts['released']} released, {counts['checking']} being checked")
 
 
-@click.command("fake-twilio")
-@click.option("--port", default=5010, show_default=True, type=int)
-def fake_twilio(port: int) -> None:
-    """Run the local fake of Twilio's API that the demo and tests send through."""
+@click.command("fake-twilio", add_help_option=False,
+               context_settings={"ignore_unknown_options": True})
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def fake_twilio(options: tuple[str, ...]) -> None:
+    """Run the local fake of Twilio's API that the demo and tests send through.
+
+    `caseline fake-twilio --help` lists its options and how to make it slow, fail,
+    answer calls or block a number that replied STOP."""
     from bot.tryout.fake_twilio import main as fake_main
 
     from .common import runtime_or_exit
@@ -102,8 +113,8 @@ def fake_twilio(port: int) -> None:
     settings = runtime_or_exit().settings
     if settings.is_production:
         raise click.ClickException("The fake Twilio is not for production.")
-    fake_main(["--port", str(port), "--account-sid", settings.twilio_account_sid,
-               "--auth-token", settings.twilio_auth_token])
+    raise SystemExit(fake_main(["--account-sid", settings.twilio_account_sid,
+                                "--auth-token", settings.twilio_auth_token, *options]))
 
 
 @click.command()

@@ -76,7 +76,8 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
-    def send_text(self, *, to: str, from_: str, body: str, status_callback: str) -> Accepted: ...
+    def send_text(self, *, to: str, from_: str, body: str,
+                  status_callback: str | None) -> Accepted: ...
 
     def start_call(self, *, to: str, from_: str, url: str, status_callback: str,
                    timeout: int) -> Accepted: ...
@@ -140,7 +141,8 @@ class TwilioSender:
         if http is not None and getattr(http, "session", None) is not None:
             http.session.close()
 
-    def send_text(self, *, to: str, from_: str, body: str, status_callback: str) -> Accepted:
+    def send_text(self, *, to: str, from_: str, body: str,
+                  status_callback: str | None) -> Accepted:
         sender = ({"messaging_service_sid": from_} if from_.startswith("MG") else {"from_": from_})
         try:
             message = self.client.messages.create(to=to, body=body,

@@ -21,15 +21,26 @@ from .queues import queues
 log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 60
+WORKER_TTL = 75  # an idle worker beats every 60 s (RQ: TTL - 15), so health sees it
+
+
+class LineWorker(Worker):
+    """RQ's worker, retrying a lost Redis every few seconds rather than backing off to a
+    minute: after an outage it is back at work within moments of Redis."""
+
+    max_connection_wait_time = 5.0
 
 
 def run_worker(connection, *, burst: bool = False) -> None:
+    from bot import jobs  # the jobs sit above this module: imported here, not at the top
+
+    jobs.worker_runtime()  # built once here, inherited by every forked work-horse
     stop = threading.Event()
     while True:
         # Maintenance every minute, not RQ's ten: it restarts the scheduler of delayed jobs
         # (retries) if an outage killed it, so retries are not ten minutes late.
-        worker = Worker(queues(connection), connection=connection,
-                        maintenance_interval=MAINTENANCE_SECONDS)
+        worker = LineWorker(queues(connection), connection=connection,
+                            worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS)
         try:
             worker.work(with_scheduler=True, burst=burst)
         except REDIS_DOWN:

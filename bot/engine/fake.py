@@ -174,7 +174,7 @@ class FakeContext(EffectActions):
                 return dict(entry) if entry else None
         return None
 
-    def service(self) -> ServiceInfo:
+    def service(self, who: Verified | None = None) -> ServiceInfo:
         s = self.data["service"]
         local = self.now.astimezone(ZoneInfo(self.data.get("timezone", "Europe/London")))
         open_now = (local.weekday() in s.get("open_days", [0, 1, 2, 3, 4])

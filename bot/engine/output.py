@@ -143,8 +143,13 @@ class Output:
         return self._caller
 
     def service(self) -> dict:
-        if self._service is None:
-            self._service = self.ctx.service().to_dict()
+        """The numbers and hours to say: asked again once someone gives their PIN in this
+        turn, since after it they are their case's team's, not the line's front door's."""
+        verified = self.st.verified
+        if self._service is None or self._service_for != (verified or {}).get("id"):
+            who = Verified(**verified) if verified else None
+            self._service = self.ctx.service(who).to_dict()
+            self._service_for = who.id if who else None
         return self._service
 
     def cond(self, expression: str) -> bool:

@@ -44,6 +44,7 @@ class Inbound:
     params: dict = field(default_factory=dict)
     flow: str | None = None  # an outbound call starts its own flow (e.g. checkin)
     recipient_id: str | None = None  # whom we called: "person:3"
+    already_alerted: bool = False  # kept while the database was down; the EDT was told then
 
     @property
     def key(self) -> str:
@@ -168,7 +169,8 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
     new_state, replies, effects = advance(flow, state, inbound.input, context,
                                           fresh=flows[fresh])
     turn = Turn(session=session, settings=settings, channel=inbound.channel,
-                number=inbound.number, event_key=inbound.key, now=now)
+                number=inbound.number, event_key=inbound.key, now=now,
+                duty_mobile_told=inbound.already_alerted)
     directions = carry_out(turn, effects)
     _save(conversation, new_state, now, settings.sms_verified_minutes)
     session.add(conversation)

@@ -53,6 +53,7 @@ class Turn:
     number: str | None  # the other party's number
     event_key: str  # the inbound event, for unique outbox keys and audit
     now: datetime
+    duty_mobile_told: bool = False  # danger in a text kept while the database was down
 
 
 def carry_out(turn: Turn, effects: list) -> CallDirections:
@@ -159,7 +160,7 @@ def _action(turn: Turn, effect: fx.RaiseAction, index: int, _d) -> None:
 def _alert_out_of_hours(turn: Turn, case: Case | None, number: str | None) -> None:
     """Out of hours, text the emergency duty team at once: a reference and a number only."""
     team = answering_team(turn.session, turn.settings, case)
-    if is_office_open(team, turn.now, turn.settings.tz):
+    if turn.duty_mobile_told or is_office_open(team, turn.now, turn.settings.tz):
         return
     if not is_mobile(team.out_of_hours_number):
         return  # a landline cannot take texts; the urgent action is already in the queue

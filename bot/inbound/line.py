@@ -253,8 +253,9 @@ class LineContext(EffectActions):
                 "date": _local_date(last.created_at, self.settings),
                 "passed_to": worker.first_name if worker else "the duty team"}
 
-    def service(self) -> ServiceInfo:
-        team = answering_team(self.session, self.settings, self._case_shaping_call())
+    def service(self, who: Verified | None = None) -> ServiceInfo:
+        team = answering_team(self.session, self.settings,
+                              self._case_shaping_call(who.id if who else None))
         s = self.settings
         line = s.twilio_voice_number if self.channel == "voice" and s.twilio_voice_number \
             else s.twilio_phone_number
@@ -264,10 +265,10 @@ class LineContext(EffectActions):
                            office_hours=describe_hours(team),
                            office_open=is_office_open(team, self.now, s.tz))
 
-    def _case_shaping_call(self) -> Case | None:
+    def _case_shaping_call(self, verified_id: str | None = None) -> Case | None:
         """The case of whoever proved who they are, or whom we contacted; before the PIN
         on a call to us, none: what is said must not hint the number is on our files."""
-        parsed = parse_id(self.verified_id or self.recipient_id)
+        parsed = parse_id(verified_id or self.verified_id or self.recipient_id)
         if parsed is None:
             return None
         kind, record_id = parsed

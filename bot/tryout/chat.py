@@ -23,6 +23,7 @@ from bot.engine import Input, advance, load_flows, render_voice, sms_messages
 from bot.engine.demo_data import DEMO
 from bot.engine.fake import FakeContext
 from bot.engine.forms import e164
+from bot.engine.matching import TWILIO_START_WORDS, TWILIO_STOP_WORDS
 from bot.tryout.phone_sim import CallStep, PhoneError, SimulatedPhone, path_of
 
 DEMO_CALLER = "07700 900101"  # Edith Marsh, the first person in bot/demo/demo.yaml (PIN 4821)
@@ -114,14 +115,18 @@ def _converse(voice: bool, caller: str, url: str | None) -> None:
     """Text or call the service at `url` (else PUBLIC_URL) through its webhooks."""
     settings = _settings()
     base = (url or settings.public_url).rstrip("/")
-    _knock(base)
+    texts = LineTexts(settings.twilio_api_base, None if caller == "anonymous" else caller)
+    texts.answer_calls_here(True)  # the line's calls to this number ring in this chat
     to = (voice and settings.twilio_voice_number) or settings.twilio_phone_number
     phone = SimulatedPhone(_transport(base), public_url=settings.public_url,
                            auth_token=settings.twilio_auth_token, from_number=caller,
                            to_number=_tidy(to), account_sid=settings.twilio_account_sid)
-    texts = LineTexts(settings.twilio_api_base, None if caller == "anonymous" else caller)
-    (_call if voice else _text)(phone, texts)
-    texts.show(wait=LAST_LOOK_SECONDS)
+    try:
+        _knock(base)
+        (_call if voice else _text)(phone, texts)
+        texts.show(wait=LAST_LOOK_SECONDS)
+    finally:
+        texts.answer_calls_here(False)
 
 
 def _settings() -> Settings:
@@ -195,6 +200,41 @@ class LineTexts:
                 return
             time.sleep(0.2)
 
+    def answer_calls_here(self, on: bool) -> None:
+        """Ask the fake to let this chat answer the calls the line makes to its number."""
+        self._control("hand-over", {"number": self.number, "on": on})
+
+    def waiting_calls(self) -> list[dict]:
+        if self.url is None:
+            return []
+        try:
+            response = requests.get(self.url.replace("/messages", "/waiting-calls"),
+                                    params={"to": self.number}, timeout=3)
+            return response.json().get("calls", []) if response.status_code == 200 else []
+        except (requests.RequestException, ValueError):
+            return []
+
+    def hang_up(self, sid: str) -> None:
+        self._control(f"calls/{sid}/hang-up", {})
+
+    def _control(self, what: str, body: dict) -> None:
+        if self.url is None:
+            return
+        try:
+            requests.post(self.url.replace("/messages", f"/{what}"), json=body,
+                          timeout=3).close()
+        except requests.RequestException:
+            pass  # not the fake: nothing to steer
+
+    def note_keyword(self, typed: str) -> None:
+        """Twilio itself blocks texts to a number that replied STOP (error 21610) until it
+        replies START: tell the fake, so it does the same."""
+        word = typed.strip().upper()
+        stopped = True if word in TWILIO_STOP_WORDS else False if word in TWILIO_START_WORDS \
+            else None
+        if stopped is not None:
+            self._control("opt-out", {"number": self.number, "stopped": stopped})
+
     def _fetch(self) -> list[dict]:
         """The texts sent to the number; none (and no more asking) if there is no fake."""
         if not self.url:
@@ -227,6 +267,8 @@ def _text(phone: SimulatedPhone, texts: LineTexts) -> None:
     texts.show_last_earlier()
     while True:
         texts.show()  # after the last reply, before the prompt
+        for call in texts.waiting_calls():
+            _ringing(phone, texts, call)
         typed = _read("you> ")
         if typed is None or typed.strip().lower() == "/quit":
             return
@@ -235,6 +277,7 @@ def _text(phone: SimulatedPhone, texts: LineTexts) -> None:
             continue
         for body in phone.text(typed):
             _line(body)
+        texts.note_keyword(typed)
 
 
 def _call(phone: SimulatedPhone, texts: LineTexts) -> None:
@@ -244,18 +287,39 @@ def _call(phone: SimulatedPhone, texts: LineTexts) -> None:
     click.echo(f"[calling the line on {_shown(phone.to_number)} from {caller}; "
                "/quit or Ctrl-D hangs up]")
     texts.show_last_earlier()
-    step = phone.call()
+    _on_the_call(phone, phone.call(), texts)
+
+
+def _on_the_call(phone: SimulatedPhone, step: CallStep, texts: LineTexts | None) -> None:
+    """Say what the line says and answer it, until either side hangs up."""
     while True:
         for words in step.said:
             _line(words)
         if step.ended or not (step.gather or step.record or step.dial):
             click.echo("[the call has ended]")
             return
-        texts.show()
+        if texts is not None:
+            texts.show()
         step = _respond(phone, step)
         if step is None:
             click.echo("[you hung up]")
             return
+
+
+def _ringing(texting: SimulatedPhone, texts: LineTexts, call: dict) -> None:
+    """The line is calling this number: answer it here, or let it ring off."""
+    typed = _read(f"[the line is calling you from {_shown(call['from'])}: answer? y/n] ")
+    try:
+        if typed is None or not typed.strip().lower().startswith("y"):
+            click.echo("[you let it ring]")
+            return
+        phone = SimulatedPhone(texting.transport, public_url=texting.public_url,
+                               auth_token="", from_number=call["from"], to_number=call["to"],
+                               account_sid=texting.account_sid, direction="outbound-api")
+        phone.validator = texting.validator
+        _on_the_call(phone, phone.answer(call["sid"], call["url"]), None)
+    finally:
+        texts.hang_up(call["sid"])  # the fake tells the line how the call ended
 
 
 def _respond(phone: SimulatedPhone, step: CallStep) -> CallStep | None:

@@ -44,11 +44,13 @@ class PhoneError(RuntimeError):
 
 class SimulatedPhone:
     def __init__(self, transport: Transport, *, public_url: str, auth_token: str,
-                 from_number: str, to_number: str, account_sid: str = "AC" + "0" * 32):
+                 from_number: str, to_number: str, account_sid: str = "AC" + "0" * 32,
+                 direction: str = "inbound"):
         self.transport = transport
         self.public_url = public_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.from_number, self.to_number, self.account_sid = from_number, to_number, account_sid
+        self.direction = direction  # "outbound-api" when the line called us
         self.call_sid: str | None = None
         self.step: CallStep | None = None
 
@@ -70,6 +72,11 @@ class SimulatedPhone:
         """Ring the line; returns what it says first."""
         self.call_sid = "CA" + uuid.uuid4().hex
         return self._follow(self._call_post("/twilio/voice", {"CallStatus": "ringing"}))
+
+    def answer(self, call_sid: str, url: str) -> CallStep:
+        """Pick up a call the line made (From is the line, To is us): what it says first."""
+        self.call_sid = call_sid
+        return self._follow(self._call_post(url, {"AnsweredBy": "human"}))
 
     def press(self, digits: str) -> CallStep:
         return self._answer({"Digits": digits})
@@ -111,7 +118,7 @@ class SimulatedPhone:
     def _call_post(self, url: str, extra: dict) -> str:
         form = {"CallSid": self.call_sid, "AccountSid": self.account_sid,
                 "From": self.from_number, "To": self.to_number, "CallStatus": "in-progress",
-                "Direction": "inbound", "ApiVersion": "2010-04-01", "CallerCountry": "GB",
+                "Direction": self.direction, "ApiVersion": "2010-04-01", "CallerCountry": "GB",
                 **extra}
         status, body = self.post(url, form)
         if status != 200:

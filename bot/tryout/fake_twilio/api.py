@@ -3,6 +3,7 @@ endpoints that steer and inspect it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -200,6 +201,10 @@ def _create(resource: str) -> Response:
         log.info("dropped a %s to %s: the client went away before it was recorded", kind,
                  phones.mask(to))
         return twilio_error(20503)
+    if resource == "messages" and state.is_opted_out(to):
+        state.note_refused(resource, to, 21610, 400)
+        log.info("refused a text to %s: 21610 (they replied STOP)", phones.mask(to))
+        return twilio_error(21610, to=to, from_=str(params.get("From") or ""))
     failure = state.take_rule("fail", resource, to)
     if failure is not None:
         state.note_refused(resource, to, failure["code"], failure["http_status"])
@@ -353,6 +358,39 @@ def _register_control(app: Flask) -> None:
         return _control(lambda o: fake_state().hang_create(
             seconds=_number(o.get("seconds"), float), when=o.get("when", "before"),
             to=o.get("to"), count=_count(o), resource=o.get("resource", "messages")))
+
+    @app.post("/_fake/answerer")
+    def answerer():
+        return _control(lambda o: fake_state().set_answerer(
+            o.get("script") or [], to=o.get("to"), count=_count(o)))
+
+    @app.get("/_fake/calls/<sid>/conversation")
+    def conversation(sid: str):
+        said = fake_state().conversation(sid)
+        if said is None:
+            return json_response({"error": "no answered call with that sid"}, 404)
+        return json_response(dataclasses.asdict(said))
+
+    @app.post("/_fake/hand-over")
+    def hand_over():
+        return _control(lambda o: fake_state().hand_over(
+            o["number"], on=str(o.get("on", True)).lower() not in ("0", "false", "no")))
+
+    @app.get("/_fake/waiting-calls")
+    def waiting_calls():
+        return json_response({"calls": fake_state().waiting_calls(request.args.get("to", ""))})
+
+    @app.post("/_fake/calls/<sid>/hang-up")
+    def hang_up(sid: str):
+        if not fake_state().hang_up(sid):
+            return json_response({"error": "no call with that sid is waiting"}, 404)
+        return json_response({"ok": True})
+
+    @app.post("/_fake/opt-out")
+    def opt_out():
+        return _control(lambda o: fake_state().opt_out(
+            o["number"], stopped=str(o.get("stopped", True)).lower() not in ("0", "false",
+                                                                            "no")))
 
     @app.post("/_fake/call-outcome")
     def call_outcome():

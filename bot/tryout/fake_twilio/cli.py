@@ -12,11 +12,33 @@ import threading
 from .resources import log
 from .server import FakeTwilioServer
 
+STEERING = """\
+Steer it over HTTP while it runs (POST a JSON body; GET /_fake/state shows the rules):
+  /_fake/fail          {"code": 21610, "to": "+447700900123", "count": null}
+                       refuse creates with a Twilio error (or {"http_status": 503})
+  /_fake/fail-delivery {"code": 30003}   the next text is accepted, then undelivered
+  /_fake/hang          {"seconds": 20, "when": "before"|"after"}   a slow Twilio:
+                       hold creates (before recording, or after, so the sid is lost)
+  /_fake/call-outcome  {"outcome": "answered"|"machine"|"no-answer"|"busy"|"failed"}
+  /_fake/answerer      {"script": ["4821", "", "hangup"], "to": ...}   whoever answers
+                       our next call keys these at each question (default: they hear
+                       the greeting and hang up); GET /_fake/calls/<sid>/conversation
+  /_fake/hand-over     {"number": ..., "on": true}   calls to it are answered outside
+                       (`caseline chat` does): GET /_fake/waiting-calls?to=..., then
+                       POST /_fake/calls/<sid>/hang-up
+  /_fake/opt-out       {"number": "+447700900123", "stopped": true}   texts to it fail
+                       with 21610, as after a STOP (false: START again)
+  /_fake/chaos         {"enabled": true, "duplicate": 0.1, "reorder": 0.1}
+  /_fake/release, /_fake/reset
+What was sent: GET /_fake/messages, /_fake/calls, /_fake/callbacks.
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the fake Twilio until interrupted (SIGINT or SIGTERM)."""
     parser = argparse.ArgumentParser(
-        prog="fake-twilio", description="A local fake of Twilio's Messages and Calls API.")
+        prog="fake-twilio", description="A local fake of Twilio's Messages and Calls API.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=STEERING)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5010, help="0 picks a free port")
     parser.add_argument("--account-sid", default=os.environ.get("TWILIO_ACCOUNT_SID"),

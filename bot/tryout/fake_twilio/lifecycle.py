@@ -54,9 +54,12 @@ def message_steps(resource: dict[str, Any], failure: dict[str, Any] | None, *, s
 
 
 def call_steps(resource: dict[str, Any], params: dict[str, Any], outcome: str, *,
-               callback_delay: float, update: Update) -> list[Step]:
+               callback_delay: float, update: Update,
+               on_answer: Callable[[str | None], None] | None = None) -> list[Step]:
     """initiated, ringing, answered, completed, as far as `outcome` goes; a callback only for
-    the events the create asked for (StatusCallbackEvent, default completed)."""
+    the events the create asked for (StatusCallbackEvent, default completed). Once the call
+    is answered, `on_answer(answered_by)` runs (the answerer follows the TwiML) before the
+    call can complete."""
     wanted = params.get("StatusCallbackEvent") or ["completed"]
     wanted = [wanted] if isinstance(wanted, str) else wanted
     detection = params.get("MachineDetection")
@@ -93,5 +96,11 @@ def call_steps(resource: dict[str, Any], params: dict[str, Any], outcome: str, *
             when = datetime.fromtimestamp(start + (i + 1) * callback_delay, UTC)
             callback = {**base, "CallStatus": call_status, **extra,
                         "SequenceNumber": str(next(sequence)), "Timestamp": rfc2822(when)}
-        steps.append(Step(lambda c=changes: update(**c), callback))
+        if event == "answered" and on_answer is not None:
+            def answer(c=changes, by=answered_by):
+                update(**c)
+                on_answer(by)
+            steps.append(Step(answer, callback))
+        else:
+            steps.append(Step(lambda c=changes: update(**c), callback))
     return steps

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import phones
 
+from .answerer import Conversation, converse
 from .lifecycle import Step, call_steps, message_steps
 from .resources import (
     CALL_OUTCOMES,
@@ -143,6 +144,10 @@ class FakeTwilioState:
         self._closed = False
         self._running = 0  # scheduled actions being run right now (0 or 1)
         self._dispatcher: threading.Thread | None = None
+        self._conversations: dict[str, Conversation] = {}  # call sid -> what was heard
+        self._opted_out: set[str] = set()  # numbers that replied STOP: texts to them fail
+        self._handed_over: set[str] = set()  # numbers whose calls are answered outside
+        self._answering: dict[str, tuple] = {}  # call sid -> what completes it at hang-up
 
     # -- auth ----------------------------------------------------------------------------------
 
@@ -289,6 +294,31 @@ class FakeTwilioState:
             self._release_holds()
             return len(self._holds)
 
+    def set_answerer(self, script: list[str], *, to: str | None = None,
+                     count: int | None = 1) -> None:
+        """What whoever answers the next `count` calls (to `to` if given) does at each
+        question: digits to press, "" for silence, "hangup" (see answerer.py). Calls no
+        rule covers are answered by someone who hears the greeting and hangs up."""
+        if not isinstance(script, list) or not all(isinstance(m, str) for m in script):
+            raise ValueError('script is a list of keys to press, "" or "hangup"')
+        self._add_rule("answerer", "calls", to, count, {"script": list(script)})
+
+    def conversation(self, sid: str) -> Conversation | None:
+        """What the answerer of call `sid` heard and pressed, once it has answered."""
+        with self._lock:
+            return self._conversations.get(sid)
+
+    def opt_out(self, number: str, *, stopped: bool = True) -> None:
+        """The person at `number` replied STOP (or START again): as Twilio does, texts to
+        them fail with 21610 until they opt back in."""
+        with self._changed:
+            (self._opted_out.add if stopped else self._opted_out.discard)(number)
+            self._changed.notify_all()
+
+    def is_opted_out(self, number: str | None) -> bool:
+        with self._lock:
+            return number in self._opted_out
+
     def set_call_outcome(self, outcome: str, *, to: str | None = None,
                          count: int | None = 1) -> None:
         """How the next `count` calls (to `to` if given) end: answered (AnsweredBy=human when
@@ -324,6 +354,10 @@ class FakeTwilioState:
             self._refused.clear()
             self._rules.clear()
             self._events.clear()
+            self._conversations.clear()
+            self._opted_out.clear()
+            self._handed_over.clear()
+            self._answering.clear()
             self._creates = itertools.count()
 
     def close(self) -> None:
@@ -434,10 +468,64 @@ class FakeTwilioState:
             "date_created": created, "start_time": None, "end_time": None})
         log.info("call %s to %s from %s (will be: %s)", resource["sid"],
                  phones.mask(resource["to"]), phones.mask(resource["from"]), outcome)
+        url, method = params.get("Url"), params.get("Method") or "POST"
+        update = partial(self._update, record, "calls")
+        if outcome == "answered" and url and self.is_handed_over(resource["to"]):
+            steps = call_steps(resource, params, outcome, callback_delay=self.callback_delay,
+                               update=update)
+            with self._changed:  # answered now; completed when the answerer hangs up
+                self._answering[resource["sid"]] = (record, steps[-1:], params, url, method)
+            self._plan(record, steps[:-1], params)
+            return snapshot
+        script = (self.take_rule("answerer", "calls", resource["to"]) or {}).get("script", [])
+        on_answer = partial(self._answer, resource, url, method, script) if url else None
         steps = call_steps(resource, params, outcome, callback_delay=self.callback_delay,
-                           update=partial(self._update, record, "calls"))
+                           update=update, on_answer=on_answer)
         self._plan(record, steps, params)
         return snapshot
+
+    # -- calls answered outside the fake (`caseline chat`) ----------------------------------
+
+    def hand_over(self, number: str, *, on: bool = True) -> None:
+        """Calls to `number` are answered by someone outside the fake, who follows the
+        TwiML themselves (see `waiting_calls`) and then hangs up (`hang_up`)."""
+        with self._changed:
+            (self._handed_over.add if on else self._handed_over.discard)(number)
+            self._changed.notify_all()
+
+    def is_handed_over(self, number: str | None) -> bool:
+        with self._lock:
+            return number in self._handed_over
+
+    def waiting_calls(self, number: str) -> list[dict[str, Any]]:
+        """Calls to `number` waiting to be answered outside: their sid, Url and method."""
+        with self._lock:
+            return [{"sid": sid, "url": url, "method": method, "from": record.resource["from"],
+                     "to": record.resource["to"]}
+                    for sid, (record, _steps, _params, url, method) in self._answering.items()
+                    if record.resource["to"] == number]
+
+    def hang_up(self, sid: str) -> bool:
+        """The outside answerer hung up: the call completes, with its callback."""
+        with self._changed:
+            waiting = self._answering.pop(sid, None)
+        if waiting is None:
+            return False
+        record, rest, params, _url, _method = waiting
+        self._plan(record, rest, params)
+        return True
+
+    def _answer(self, resource: dict[str, Any], url: str, method: str, script: list[str],
+                answered_by: str | None) -> None:
+        """Someone answered: follow the call's TwiML as they would (the call completes
+        only after this, as on Twilio, where the status callback comes at hang-up)."""
+        said = converse(resource, url, method, script, answered_by=answered_by,
+                        validator=self._validator)
+        log.info("call %s answered: %d thing(s) heard, %d answer(s) keyed, ended by the %s",
+                 resource["sid"], len(said.heard), len(said.pressed), said.ended_by)
+        with self._changed:
+            self._conversations[resource["sid"]] = said
+            self._changed.notify_all()
 
     def _store(self, kind: str, resource: dict[str, Any], params: dict[str, Any],
                times: dict[str, datetime | None]) -> tuple[Record, dict[str, Any]]:
