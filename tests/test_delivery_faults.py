@@ -139,6 +139,26 @@ def test_a_timed_out_send_keeps_the_sid_a_callback_brought(live_runtime, fake_tw
     assert len(fake_twilio.messages) == 1
 
 
+@pytest.mark.one_backend
+def test_a_worker_whose_request_timed_out_keeps_what_the_callbacks_said(live_runtime,
+                                                                        fake_twilio):
+    """The same through a real worker and Twilio's real client, whose 15 s timeout ends
+    the hung request long after the callbacks said the text was delivered."""
+    fake_twilio.state.hang_create(seconds=18, when="after")
+    worker = _start(live_runtime, "worker")
+    try:
+        [row_id] = _add(live_runtime, 1, prefix="hung")
+        fake_twilio.wait_for(lambda: fake_twilio.state.describe()["held"], timeout=20)
+        fake_twilio.wait_for(lambda: not fake_twilio.state.describe()["held"], timeout=40)
+        time.sleep(1.0)  # the worker records its timeout
+    finally:
+        _stop(worker)
+    [attempt] = _attempts(live_runtime, row_id)
+    assert attempt.twilio_sid == fake_twilio.messages[0]["sid"]
+    assert attempt.status == "delivered"
+    assert _rows(live_runtime, [row_id])[0].status is OutboxStatus.DELIVERED
+
+
 # ---- 3. sends whose news never came are settled at Twilio --------------------------------
 
 def test_lost_status_callbacks_are_settled_by_asking_twilio(runtime, fake_twilio):
