@@ -21,7 +21,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import redis
 import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -45,43 +43,14 @@ from bot.delivery import outbox  # noqa: E402
 from bot.models import Channel, OutboxMessage, OutboxStatus, StaffAction  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.tryout.fake_twilio import FakeTwilioServer  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.faults import RedisServer, start_process  # noqa: E402
 from webhooks import create_app  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEXTS, CALLS = 150, 50
 SETTLED = {OutboxStatus.DELIVERED, OutboxStatus.ANSWERED, OutboxStatus.SENT,
            OutboxStatus.FAILED, OutboxStatus.NEEDS_CHECK, OutboxStatus.NOT_ANSWERED}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    def __init__(self, directory: str):
-        self.port, self.dir = free_port(), directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 def run(outage: float, faults: bool) -> dict:
@@ -92,7 +61,7 @@ def run(outage: float, faults: bool) -> dict:
     engine = db.make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
     db.upgrade(engine)
     work = tempfile.mkdtemp(prefix="caseline-outage-")
-    own = OwnRedis(work)
+    own = RedisServer(work)
     own.start()
     base = load_settings({"CASELINE_ENV": "test", "INSTANCE_DIR": work, "PIN_KEY": "bench-key",
                           "DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -150,21 +119,10 @@ class _Quiet(WSGIRequestHandler):
 
 
 def _start(settings, what: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CASELINE_", "DATABASE_", "REDIS_", "TWILIO_", "PUBLIC_"))}
-    env.update(CASELINE_ENV="test", DATABASE_URL=settings.database_url,
-               REDIS_URL=settings.redis_url, PUBLIC_URL=settings.public_url,
-               TWILIO_API_BASE=settings.twilio_api_base,
-               TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
-               TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
-               TWILIO_PHONE_NUMBER=settings.twilio_phone_number, PIN_KEY=settings.pin_key,
-               INSTANCE_DIR=settings.instance_dir, OUTBOUND_TEXTS_PER_SECOND="20",
-               OUTBOUND_CALLS_PER_SECOND="20",
-               LOG_LEVEL="INFO" if os.environ.get("OUTAGE_LOG") else "WARNING")
     log = os.environ.get("OUTAGE_LOG")  # a file to see what the processes did
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
-    return subprocess.Popen([sys.executable, "-m", "bot", what], env=env,
-                            start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+    return start_process(settings, what, out, OUTBOUND_CALLS_PER_SECOND="20",
+                         LOG_LEVEL="INFO" if log else "WARNING")
 
 
 def _add(runtime: Runtime, start: int, end: int) -> None:

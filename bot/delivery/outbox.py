@@ -74,6 +74,18 @@ def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, 
     return row
 
 
+def cancel_pending(session: Session, *, case_id: int, purposes: tuple[str, ...],
+                   reason: str) -> int:
+    """Drop what waits to be sent for a case (not what is in flight); how many rows."""
+    rows = session.exec(select(OutboxMessage).where(
+        OutboxMessage.case_id == case_id, OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.purpose.in_(purposes))).all()
+    for row in rows:
+        row.status, row.last_error = OutboxStatus.CANCELLED, reason[:300]
+        session.add(row)
+    return len(rows)
+
+
 def added_in(session: Session) -> list[int]:
     """The ids of the rows added (not found) in this session so far."""
     return after_commit_items(session, enqueue_new_rows)

@@ -97,9 +97,9 @@ def _name(turn: Turn, ids: dict) -> str:
     return "An unverified caller"
 
 
-def _worker_of(turn: Turn, case_id: int | None) -> int | None:
-    case = turn.session.get(Case, case_id) if case_id else None
-    return case.worker_id if case else None
+def _today(turn: Turn):
+    """The day in the line's time zone: who is away is decided by the local date."""
+    return turn.now.astimezone(turn.settings.tz).date()
 
 
 def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> None:
@@ -121,8 +121,7 @@ def _callback(turn: Turn, effect: fx.RequestCallback, index: int, _d) -> None:
     summary = f"Call back {_name(turn, ids)} {where}. They {effect.reason}."
     raise_action(turn.session, kind="call_back", urgency=_urgency(effect.urgency),
                  summary=summary, case_id=ids["case_id"], person_id=_person_of(turn, ids),
-                 worker_id=_worker_of(turn, ids["case_id"]),
-                 dedupe_key=f"call_back/{turn.event_key}/{index}")
+                 today=_today(turn), dedupe_key=f"call_back/{turn.event_key}/{index}")
     _audit(turn, "callback_request", ids, effect.reason)
 
 
@@ -131,8 +130,7 @@ def _message(turn: Turn, effect: fx.RecordMessage, index: int, _d) -> None:
     content = effect.text or f"A recorded message ({effect.seconds}s): {effect.recording_url}"
     raise_action(turn.session, kind="message", summary=f"{_name(turn, ids)} left a message.",
                  case_id=ids["case_id"], person_id=_person_of(turn, ids),
-                 worker_id=_worker_of(turn, ids["case_id"]),
-                 dedupe_key=f"message/{turn.event_key}/{index}")
+                 today=_today(turn), dedupe_key=f"message/{turn.event_key}/{index}")
     _audit(turn, "message_left", ids, content)
 
 
@@ -150,7 +148,7 @@ def _action(turn: Turn, effect: fx.RaiseAction, index: int, _d) -> None:
     raise_action(turn.session, kind=effect.action, urgency=urgency,
                  summary=f"{_name(turn, ids)}: {effect.summary}{number}",
                  case_id=ids["case_id"], person_id=_person_of(turn, ids),
-                 worker_id=case.worker_id if case else None,
+                 today=_today(turn),
                  dedupe_key=f"{effect.action}/{turn.event_key}/{index}")
     _audit(turn, effect.action, ids, effect.summary)
     if effect.action in DANGER_ACTIONS:

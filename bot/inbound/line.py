@@ -8,7 +8,7 @@ The engine asks; this answers from the database within the turn's transaction. T
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from bot.models import (
     Person,
     PersonPhone,
     Representative,
+    StaffAction,
     Stage,
     Worker,
 )
@@ -247,11 +248,23 @@ class LineContext(EffectActions):
             .order_by(Interaction.created_at.desc(), Interaction.id.desc())).first()
         if last is None:
             return None
-        case = self.session.get(Case, last.case_id) if last.case_id else None
-        worker = self.session.get(Worker, case.worker_id) if case else None
-        return {"kind": "message" if last.kind == "message_left" else "callback",
-                "date": _local_date(last.created_at, self.settings),
-                "passed_to": worker.first_name if worker else "the duty team"}
+        kind = "message" if last.kind == "message_left" else "callback"
+        return {"kind": kind, "date": _local_date(last.created_at, self.settings),
+                "passed_to": self._passed_to(last, "message" if kind == "message"
+                                             else "call_back")}
+
+    def _passed_to(self, contact: Interaction, action_kind: str) -> str:
+        """Whom the staff action raised with this contact went to (the cover, if the
+        worker was away then): a first name, or the duty team when nobody by name."""
+        action = self.session.exec(
+            select(StaffAction).where(StaffAction.case_id == contact.case_id,
+                                      StaffAction.kind == action_kind,
+                                      StaffAction.created_at <= contact.created_at
+                                      + timedelta(seconds=5))
+            .order_by(StaffAction.created_at.desc(), StaffAction.id.desc())).first()
+        worker = self.session.get(Worker, action.worker_id) if action and action.worker_id \
+            else None
+        return worker.first_name if worker else "the duty team"
 
     def service(self, who: Verified | None = None) -> ServiceInfo:
         team = answering_team(self.session, self.settings,

@@ -76,7 +76,7 @@ def cannot_reach(session: Session, case: Case, purpose: str, *, today) -> None:
         return
     what = purpose.replace("_", " ")
     raise_action(session, kind="cannot_reach", case_id=case.id, person_id=person.id,
-                 worker_id=case.worker_id,
+                 today=today,
                  summary=(f"No way to send the {what} for case {case.ref} to {person.full_name}: "
                           "no number they agreed to (a mobile for texts, a landline they may be "
                           "called on), or all have opted out, and no representative with consent."),

@@ -86,13 +86,13 @@ def _raise_for_staff(session: Session, case: Case, episode: str, missed: bool, n
     raise_action(session, kind="no_news", urgency=ActionUrgency.NORMAL,
                  summary=f"Case {case.ref} {why}. Post news (caseline cases news) or call "
                          "the person.",
-                 case_id=case.id, person_id=case.person_id, worker_id=worker.id,
-                 team_id=team.id, dedupe_key=f"no_news/{case.id}/{episode}")
+                 case_id=case.id, person_id=case.person_id, team_id=team.id,
+                 today=now.date(), dedupe_key=f"no_news/{case.id}/{episode}")
     raise_action(session, kind="no_news_manager", urgency=ActionUrgency.NORMAL,
                  summary=f"For {team.manager_name or 'the team manager'}: case {case.ref} "
                          f"({worker.full_name}) {why}.",
                  case_id=case.id, person_id=case.person_id, team_id=team.id,
-                 dedupe_key=f"no_news_manager/{case.id}/{episode}")
+                 worker_id=None, dedupe_key=f"no_news_manager/{case.id}/{episode}")
 
 
 def feedback(runtime: Runtime, now: datetime | None = None) -> int:

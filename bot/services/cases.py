@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from bot.delivery import outbox
 from bot.records.audit import record_interaction
 from bot.records.events import CaseEvent, emit
 
@@ -108,9 +109,16 @@ def close_case(session: Session, ref: str, *, summary: str, outcomes: str, risk:
     case.stage = Stage.CLOSED
     case.closed_at = when or utcnow()
     case.closure_summary = summary
-    details = {"outcomes": outcomes, "risk": risk}
+    # A check-in or watchdog text still waiting (a retry, one held for the contact window)
+    # would ask someone how they are about a case that is over: the closure says it all.
+    dropped = outbox.cancel_pending(session, case_id=case.id, purposes=CASE_CONTACT,
+                                    reason="the case was closed before it was sent")
+    details = {"outcomes": outcomes, "risk": risk, "contact_cancelled": dropped}
     _record(session, case, "closed", summary, actor, details)
     return case
+
+
+CASE_CONTACT = ("check_in", "watchdog")  # contact about an open case, ended by its closure
 
 
 def pause_contact(session: Session, ref: str, until: date, *, actor: str,
