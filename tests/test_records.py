@@ -143,3 +143,69 @@ def test_unsafe_and_no_news_for_an_away_workers_case_go_to_the_cover(demo_runtim
     _texts(phone(ARTHUR), "3")  # "I feel unsafe", in reply to the line's question
     [(unsafe, worker)] = _actions(demo_runtime, "feels_unsafe")
     assert worker.first_name == "Tom" and unsafe.urgency.value == "urgent"
+
+
+# ---- 6. small ones ------------------------------------------------------------------------
+
+STRANGER = "+447700900999"
+JOAN, JOAN_PIN = "+447700900201", "5937"  # Edith's daughter
+
+
+def _one_action(runtime, kind):
+    [(action, _worker)] = _actions(runtime, kind)
+    return action
+
+
+def test_start_after_stop_closes_the_stop_action(demo_runtime, phone):
+    from bot.models import ActionStatus
+
+    edith = phone(EDITH)
+    edith.text("STOP")
+    assert _one_action(demo_runtime, "opted_out").status is ActionStatus.OPEN
+    edith.text("START")
+    action = _one_action(demo_runtime, "opted_out")
+    assert action.status is ActionStatus.DONE and "START" in action.done_by
+
+
+def test_a_message_from_an_unverified_caller_carries_their_number(demo_runtime, phone):
+    demo_runtime.clock = lambda: datetime(2026, 12, 5, 23, 0, tzinfo=UTC)  # office closed
+    caller = phone(STRANGER)
+    caller.call()
+    step = caller.press("0")
+    assert step.record, step.text  # out of hours: a message is taken
+    caller.leave_message(seconds=8)
+    assert "Their number: 07700 900999" in _one_action(demo_runtime, "message").summary
+
+
+def test_a_repeated_transcription_is_added_once(demo_runtime, phone):
+    from bot.models import Interaction
+
+    demo_runtime.clock = lambda: datetime(2026, 12, 5, 23, 0, tzinfo=UTC)
+    caller = phone(STRANGER)
+    caller.call()
+    caller.press("0")
+    caller.leave_message(seconds=8)
+    form = {"CallSid": caller.call_sid, "AccountSid": caller.account_sid,
+            "TranscriptionSid": "TR" + "1" * 32, "TranscriptionText": "Please ring me.",
+            "TranscriptionStatus": "completed"}
+    for _ in range(3):  # Twilio retries a callback it thinks failed
+        assert caller.post("/twilio/voice/transcription", form)[0] == 200
+    with Session(demo_runtime.engine) as session:
+        [left] = session.exec(select(Interaction).where(Interaction.kind == "message_left"))
+    assert left.summary.count("Transcription: Please ring me.") == 1
+
+
+def test_a_call_back_for_a_relative_without_consent_warns_the_worker(demo_runtime, phone):
+    from bot.models import Representative
+
+    with Session(demo_runtime.engine) as session:
+        joan = session.exec(select(Representative).where(Representative.ref == "R-001")).one()
+        joan.consent_scopes = []  # Edith withdrew her consent
+        session.add(joan)
+        session.commit()
+    demo_runtime.clock = lambda: datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
+    heard = _texts(phone(JOAN), "any news?", JOAN_PIN)
+    assert "Sam" not in heard and "enquiry" not in heard  # she is told nothing
+    _texts(phone(JOAN), "call me back")
+    summary = _one_action(demo_runtime, "call_back").summary
+    assert "Careful: they have no consent" in summary and "tell them nothing" in summary

@@ -94,9 +94,14 @@ def call_transcription():
             Interaction.kind == "message_left",
             Interaction.twilio_sid == form.get("CallSid", ""))
             .order_by(Interaction.id.desc())).first()
+        added = f"\nTranscription: {text}"
         if left is not None and text:
-            left.summary = f"{left.summary}\nTranscription: {text}"
-        elif text:
+            if added not in left.summary:  # Twilio retries a callback: add it once
+                left.summary = f"{left.summary}{added}"
+        elif text and not session.exec(select(Interaction).where(
+                Interaction.kind == "transcription",
+                Interaction.twilio_sid == form.get("CallSid", "")[:64],
+                Interaction.summary == text)).first():
             record_interaction(session, kind="transcription", direction=Direction.INBOUND,
                                channel=Channel.VOICE, summary=text,
                                twilio_sid=form.get("CallSid", "")[:64])

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from bot.delivery import outbox
 from bot.engine import effects as fx
 from bot.models import (
+    ActionStatus,
     ActionUrgency,
     Case,
     Channel,
@@ -25,6 +26,7 @@ from bot.models import (
     Person,
     Representative,
     RespondentKind,
+    StaffAction,
 )
 from bot.phones import display, is_mobile
 from bot.records.audit import record_disclosures, record_interaction
@@ -97,6 +99,18 @@ def _name(turn: Turn, ids: dict) -> str:
     return "An unverified caller"
 
 
+def _consent_note(turn: Turn, ids: dict) -> str:
+    """A relative or friend whose consent was withdrawn may still ask us to ring them: the
+    worker who does must know they may not be told anything about the case."""
+    if not ids["representative_id"]:
+        return ""
+    rep = turn.session.get(Representative, ids["representative_id"])
+    if rep is None or rep.consent_scopes:
+        return ""
+    return (" Careful: they have no consent to hear about the case (none recorded, or it was "
+            "withdrawn): tell them nothing about it.")
+
+
 def _today(turn: Turn):
     """The day in the line's time zone: who is away is decided by the local date."""
     return turn.now.astimezone(turn.settings.tz).date()
@@ -118,7 +132,8 @@ def _callback(turn: Turn, effect: fx.RequestCallback, index: int, _d) -> None:
     ids = _who(effect)
     number = effect.number or turn.number
     where = f"on {display(number)}" if number else "(no number: the caller's is withheld)"
-    summary = f"Call back {_name(turn, ids)} {where}. They {effect.reason}."
+    summary = f"Call back {_name(turn, ids)} {where}. They {effect.reason}." \
+        f"{_consent_note(turn, ids)}"
     raise_action(turn.session, kind="call_back", urgency=_urgency(effect.urgency),
                  summary=summary, case_id=ids["case_id"], person_id=_person_of(turn, ids),
                  today=_today(turn), dedupe_key=f"call_back/{turn.event_key}/{index}")
@@ -128,7 +143,10 @@ def _callback(turn: Turn, effect: fx.RequestCallback, index: int, _d) -> None:
 def _message(turn: Turn, effect: fx.RecordMessage, index: int, _d) -> None:
     ids = _who(effect)
     content = effect.text or f"A recorded message ({effect.seconds}s): {effect.recording_url}"
-    raise_action(turn.session, kind="message", summary=f"{_name(turn, ids)} left a message.",
+    number = f" Their number: {display(turn.number)}." if turn.number else \
+        " Their number is withheld."
+    raise_action(turn.session, kind="message",
+                 summary=f"{_name(turn, ids)} left a message.{number}{_consent_note(turn, ids)}",
                  case_id=ids["case_id"], person_id=_person_of(turn, ids),
                  today=_today(turn), dedupe_key=f"message/{turn.event_key}/{index}")
     _audit(turn, "message_left", ids, content)
@@ -182,6 +200,12 @@ def _opt_in(turn: Turn, effect: fx.OptIn, _i, _d) -> None:
     number = effect.number or turn.number
     for row in turn.session.exec(select(OptOut).where(OptOut.number == number)):
         turn.session.delete(row)
+    if number:  # the "asked us to stop" actions for this number are answered by the person
+        for action in turn.session.exec(select(StaffAction).where(
+                StaffAction.kind == "opted_out", StaffAction.status == ActionStatus.OPEN,
+                StaffAction.summary.contains(display(number)))):
+            action.status, action.done_by = ActionStatus.DONE, "the caller texted START"
+            action.done_at = turn.now
     _audit(turn, "opt_in", _who(effect))
 
 
