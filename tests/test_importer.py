@@ -510,3 +510,57 @@ def test_progress_every_500_records_and_at_the_end(engine, tmp_path):
 
     assert calls == [(500, 1001), (1000, 1001), (1001, 1001)]
     assert report.counts["people"].created == 1001
+
+
+# --- news_date: when the case system recorded the news ---------------------------------------
+
+def test_news_date_is_when_the_news_was_recorded_and_reimporting_keeps_it(base, tmp_path):
+    from datetime import UTC, datetime
+
+    dated = BASE.replace("    latest_news: Sam has talked to the care home.\n",
+                         "    latest_news: Tom has visited Edith at home.\n"
+                         "    news_date: 2026-11-20 14:30\n")
+    path = write(tmp_path, "dated.yaml", dated)
+    run(path, base)
+    recorded = one(base, Case, "SG-1").news_updated_at
+    assert recorded == datetime(2026, 11, 20, 14, 30, tzinfo=UTC)  # London is on GMT then
+    run(path, base)  # the nightly import of the same file changes nothing
+    assert one(base, Case, "SG-1").news_updated_at == recorded
+    corrected = dated.replace("news_date: 2026-11-20 14:30", "news_date: 2026-11-21 09:00")
+    run(write(tmp_path, "dated.yaml", corrected), base)  # the date alone corrected
+    assert one(base, Case, "SG-1").news_updated_at == datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def test_news_date_without_news_is_refused_with_where_and_how(base, tmp_path):
+    undated = BASE.replace("    latest_news: Sam has talked to the care home.\n",
+                           "    news_date: 2026-11-20\n")
+    [error] = errors_of(write(tmp_path, "bad.yaml", undated), base)
+    assert "bad.yaml:28: case 'SG-1' news_date: it is the date of latest_news" in error
+    assert "give the news too" in error
+
+
+def test_an_old_news_date_lets_the_watchdog_see_the_silence(base, tmp_path):
+    """News recorded in the case system three weeks ago, imported today: the watchdog
+    counts from the news, not from the import."""
+    from datetime import UTC, datetime
+
+    from bot.config import load_settings
+    from bot.outreach import sweeps
+    from bot.runtime import Runtime
+
+    stale = BASE.replace("    latest_news: Sam has talked to the care home.\n",
+                         "    latest_news: Sam has talked to the care home.\n"
+                         "    news_date: 2026-11-01\n")
+    run(write(tmp_path, "stale.yaml", stale), base)
+    settings = load_settings({"CASELINE_ENV": "test", "PIN_KEY": KEY,
+                              "INSTANCE_DIR": str(tmp_path / "i"),
+                              "DATABASE_URL": base.url.render_as_string(hide_password=False)},
+                             env_file=None)
+    runtime = Runtime(settings, _engine=base,
+                      clock=lambda: datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
+    sweeps.watchdog(runtime)
+    from bot.models import StaffAction
+
+    with Session(base) as session:
+        kinds = {a.kind for a in session.exec(select(StaffAction))}
+    assert "no_news" in kinds

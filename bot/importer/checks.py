@@ -139,6 +139,9 @@ def _cross_check(row: Row) -> list[tuple[str, str]]:
         found.append(("cover", "a worker cannot cover for themselves: name another worker"))
     if row.kind == "cases":
         found.extend(_closure_check(values))
+        if values.get("news_date") and not values.get("latest_news"):
+            found.append(("news_date", "it is the date of latest_news: give the news "
+                                       "too, or leave news_date out"))
     return found
 
 

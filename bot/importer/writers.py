@@ -139,10 +139,13 @@ def _apply_representatives(applier: Applier, rows: list[Row]) -> list[Written]:
 def _apply_cases(applier: Applier, rows: list[Row]) -> list[Written]:
     """Upsert cases; each one created or changed gets a case update saying so."""
     ids = linked_ids(applier.session, "cases", rows, "person", "worker")
-    results = applier.upsert("cases", rows, lambda row: _attrs(row, ids))
+    results = applier.upsert("cases", rows, lambda row: _attrs(row, ids, "news_date"))
     for row, case, changes in results:
-        if "latest_news" in (changes if changes is not None else row.values) and case.latest_news:
-            case.news_updated_at = utcnow()  # the watchdog measures silence from here
+        news_changed = "latest_news" in (changes if changes is not None else row.values)
+        given = row.values.get("news_date")
+        if case.latest_news and (news_changed or (given and given != case.news_updated_at)):
+            # The watchdog measures silence from here: the case system's date if it gave one.
+            case.news_updated_at = given or utcnow()
     applier.session.flush()
     for _, case, changes in results:
         if changes is None or changes:
