@@ -227,6 +227,28 @@ def demo_runtime(runtime):
 
 
 @pytest.fixture
+def caseline(demo_runtime, monkeypatch):
+    """`caseline ...` as an administrator runs it, on the same database: the output (stdout
+    and stderr together), after checking the exit status (`code=`, 0 unless told)."""
+    from click.testing import CliRunner
+
+    from bot.cli.main import cli
+
+    s = demo_runtime.settings
+    for name, value in {"CASELINE_ENV": "test", "DATABASE_URL": s.database_url,
+                        "REDIS_URL": s.redis_url, "PIN_KEY": s.pin_key,
+                        "INSTANCE_DIR": s.instance_dir}.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+@pytest.fixture
 def phone(demo_runtime):
     """phone(from_number) -> a SimulatedPhone texting and calling the app's real webhooks."""
     from bot.tryout.phone_sim import SimulatedPhone, path_of

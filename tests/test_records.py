@@ -3,33 +3,13 @@ moves: the right team's numbers after the PIN, and a closure that ends pending c
 
 from datetime import UTC, datetime
 
-import pytest
-from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from bot.cli.main import cli
 from bot.models import OutboxMessage, OutboxStatus
 from bot.outreach import notices, sweeps
 
 JEAN, JEAN_PIN = "+447700900108", "5281"  # Don Valley (T-SHEFF): duty 0114 496 0000
 EDITH = "+447700900101"
-
-
-@pytest.fixture
-def caseline(demo_runtime, monkeypatch):
-    """`caseline ...` as an administrator runs it, on the same database."""
-    s = demo_runtime.settings
-    for name, value in {"CASELINE_ENV": "test", "DATABASE_URL": s.database_url,
-                        "REDIS_URL": s.redis_url, "PIN_KEY": s.pin_key,
-                        "INSTANCE_DIR": s.instance_dir}.items():
-        monkeypatch.setenv(name, value)
-
-    def run(*args):
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
 
 
 def _texts(phone, *bodies) -> str:

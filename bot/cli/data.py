@@ -31,11 +31,20 @@ def db_upgrade(revision: str) -> None:
 @click.option("--kind", type=click.Choice(["teams", "workers", "people", "representatives",
                                            "cases"]),
               help="What a CSV file holds (default: from its name, e.g. people.csv).")
-def import_command(file: Path, kind: str | None) -> None:
+@click.option("--strict", is_flag=True,
+              help="Import nothing if any field conflicts with a change made here.")
+def import_command(file: Path, kind: str | None, strict: bool) -> None:
     """Import teams, workers, people, representatives and cases from YAML or CSV.
 
     Records are matched on their reference, so importing a file again only
     applies what changed. A file with any bad row imports nothing.
+
+    What staff change here (a closure, news, a PIN) is never undone by an
+    import: a field the file has not changed is left as it is here, and a
+    field both sides changed is a conflict, kept as it is here and listed
+    with how to resolve it while the rest applies (exit status 3), or with
+    --strict nothing is imported (exit status 1). A closed case reopens only
+    when the row gives reopened_at.
     """
     from bot.importer import ImportFailed, import_file
 
@@ -46,11 +55,15 @@ def import_command(file: Path, kind: str | None) -> None:
 
     try:
         report = import_file(file, runtime.engine, pin_key=runtime.settings.pin_key, kind=kind,
-                             progress=progress)
+                             progress=progress, strict=strict, timezone=runtime.settings.timezone)
     except ImportFailed as exc:
         for error in exc.errors:
             click.echo(error, err=True)
         click.echo(f"Nothing was imported from {file}: fix the rows above and try again.",
                    err=True)
         sys.exit(1)
+    for conflict in report.conflict_lines:
+        click.echo(conflict, err=True)
     click.echo(report.summary())
+    if report.conflicts:
+        sys.exit(3)  # imported, but someone must settle the conflicts listed

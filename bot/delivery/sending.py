@@ -92,7 +92,6 @@ EARLY_WAKE_SECONDS = 5.0
 def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
     """Contact we start is never sent outside the recipient's window, even when a retry or a
     backlog brings it to a worker late in the evening: it waits for the next window."""
-    from bot.models import Person
     from bot.outreach import contact
 
     now = runtime.now()
@@ -101,10 +100,7 @@ def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
         if row is None or row.status is not OutboxStatus.PENDING \
                 or row.purpose not in contact.SCOPE_FOR:
             return False
-        window = contact.DEFAULT_WINDOW
-        if row.person_id and not row.representative_id:
-            person = session.get(Person, row.person_id)
-            window = (person.contact_window_start, person.contact_window_end)
+        window = contact.window_for(session, row.person_id, row.representative_id)
         when = contact.next_in_window(now, runtime.settings, window)
         if when <= now:
             return False

@@ -20,8 +20,12 @@ __all__ = ["DAYS", "KINDS", "ImportFailed", "ImportReport", "KindCounts", "impor
 
 def import_file(path: Path | str, engine, *, pin_key: str, kind: str | None = None,
                 progress: Callable[[int, int], None] | None = None, actor: str = "import",
-                timezone: str = "Europe/London") -> ImportReport:
-    """Check a YAML or CSV file completely, then import it in one transaction."""
+                timezone: str = "Europe/London", strict: bool = False) -> ImportReport:
+    """Check a YAML or CSV file completely, then import it in one transaction.
+
+    A field changed here that the file also changed is a conflict: it is left as it is
+    here and listed in the report while the rest applies; `strict` imports nothing then.
+    """
     # Every problem is found before anything is written, so a file with any problem imports
     # nothing; records match on `ref`, so importing a file again writes only what changed.
     file = str(path)
@@ -34,4 +38,7 @@ def import_file(path: Path | str, engine, *, pin_key: str, kind: str | None = No
             raise ImportFailed(problems.sorted())
         applier = Applier(session, ImportReport(file), file_name=Path(file).name,
                           actor=actor, progress=progress, total=len(rows))
-        return apply(session, rows, applier)
+        report = apply(session, rows, applier)
+        if strict and report.conflicts:
+            raise ImportFailed(report.conflict_lines)  # rolls the whole import back
+        return report

@@ -156,6 +156,11 @@ def _closure_check(values: dict) -> list[tuple[str, str]]:
     if "stage" not in values:
         return []
     closed = values["stage"] == Stage.CLOSED
+    reopened, closed_at = values.get("reopened_at"), values.get("closed_at")
+    if closed and reopened and closed_at and reopened >= closed_at:
+        return [("reopened_at", "the case is closed, so it closed again after it reopened:"
+                                " closed_at must be after reopened_at (or set the stage it"
+                                " reopened to)")]
     if closed and not values.get("closed_at"):
         return [("stage", "a closed case needs closed_at: give the date it closed")]
     if not closed and values.get("closed_at"):

@@ -142,6 +142,9 @@ SPECS: dict[str, dict[str, Spec]] = {
         "consent_recorded_at": _WHEN,
         "pin": _PIN,
         "language": _LANGUAGE,
+        # When we may start contact with them (a relative at work may want evenings).
+        "contact_window_start": _TIME,
+        "contact_window_end": _TIME,
     },
     "cases": {
         "ref": _REF,
@@ -158,6 +161,8 @@ SPECS: dict[str, dict[str, Spec]] = {
         "check_in_every_days": Spec(whole(1, 365)),
         "opened_at": Spec(parse_datetime, empty=KEEP),
         "closed_at": _WHEN,
+        # A closed case is reopened by an import only with the date the case system did so.
+        "reopened_at": _WHEN,
         # Read out and texted at closure, so as short as news.
         "closure_summary": Spec(free_text(MAX_NEWS_LENGTH)),
         "msp_asked": Spec(choice(MspAsked, "value of msp_asked")),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from ..models import PersonPhone
+from ..models import ImportBaseline, PersonPhone
 from .checks import Row
 from .kinds import KINDS, MODELS, REFERENCES, SINGULAR
 from .report import Problems
@@ -75,4 +75,14 @@ def phones_by_person(session: Session, person_ids: list[int]) -> dict[int, list[
     for chunk in _chunks(person_ids):
         for phone in session.exec(select(PersonPhone).where(PersonPhone.person_id.in_(chunk))):
             found.setdefault(phone.person_id, []).append(phone)
+    return found
+
+
+def baselines_for(session: Session, kind: str, record_ids: list[int]) -> dict[int, ImportBaseline]:
+    """What the last import gave each of these records, by record id."""
+    found = {}
+    for chunk in _chunks(record_ids):
+        for baseline in session.exec(select(ImportBaseline).where(
+                ImportBaseline.kind == kind, ImportBaseline.record_id.in_(chunk))):
+            found[baseline.record_id] = baseline
     return found

@@ -35,16 +35,32 @@ class ImportReport:
     file: str
     counts: dict[str, KindCounts] = field(
         default_factory=lambda: {kind: KindCounts() for kind in KINDS})
+    # Fields both the file and staff here changed, differently: kept as they are here.
+    conflicts: list[tuple[int, str]] = field(default_factory=list)  # (line, FILE:LINE: ...)
+    kept: int = 0  # fields changed here that the file has not changed: kept, as they should be
+    reopened: int = 0  # closed cases the file reopened, with a date
 
     @property
     def changed(self) -> bool:
-        return any(c.created or c.updated for c in self.counts.values())
+        return any(c.created or c.updated for c in self.counts.values()) or bool(self.reopened)
+
+    @property
+    def conflict_lines(self) -> list[str]:
+        return [text for _, text in sorted(self.conflicts, key=lambda item: item[0])]
 
     def summary(self) -> str:
-        """One line: what was created, updated and unchanged, per kind in the file."""
+        """What was created, updated and unchanged, per kind in the file; what was kept."""
         parts = [f"{kind}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
                  for kind, c in self.counts.items() if c.total]
-        return "; ".join(parts) or "nothing to import"
+        text = "; ".join(parts) or "nothing to import"
+        if self.reopened:
+            text += f"; {self.reopened} closed case(s) reopened"
+        if self.kept:
+            text += f"; {self.kept} change(s) made here kept (the file had not changed them)"
+        if self.conflicts:
+            text += (f"; {len(self.conflicts)} conflict(s) left as they are here"
+                     " (listed above)")
+        return text
 
 
 class Problems:

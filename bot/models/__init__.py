@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from .audit import Disclosure, Interaction
 from .cases import Case, CaseUpdate, FeedbackAnswer
+from .imports import ImportBaseline
 from .inbound import InboundEvent, OptOut, PinGuard
 from .messaging import ConversationState, OutboxMessage, SendAttempt
 from .org import Team, Worker
@@ -33,7 +34,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
     "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction", "Disclosure",
-    "FeedbackAnswer", "InboundEvent", "Interaction", "LineType", "MspAchieved", "MspAsked",
+    "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
+    "MspAchieved", "MspAsked",
     "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard",
     "Representative",
     "RespondentKind", "RiskResult", "STAGE_WORDS", "SendAttempt", "StaffAction", "Stage", "Team",

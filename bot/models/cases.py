@@ -31,6 +31,8 @@ class Case(SQLModel, table=True):
     check_in_every_days: int = Field(default=7)
     opened_at: datetime = created_at_field()
     closed_at: datetime | None = timestamp_field(index=True)
+    # When the case system reopened a closed case (an import must say so to reopen one).
+    reopened_at: datetime | None = timestamp_field()
     closure_summary: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     # The worker's SG4a record at closure, in the exact national categories.
     msp_asked: MspAsked | None = Field(default=None, sa_column=enum_column(MspAsked, nullable=True))

@@ -45,6 +45,11 @@ class PinGuard(SQLModel, table=True):
     failures: int = Field(default=0)
     first_failure_at: datetime | None = timestamp_field()
     locked_until: datetime | None = timestamp_field()
+    # Where this window's failures came from (calling numbers, or "withheld"): a lock
+    # from several numbers is someone else trying the PIN, not the person forgetting it.
+    sources: list[str] = Field(default_factory=list,
+                               sa_column=sa.Column(sa.JSON(), nullable=False,
+                                                   server_default="[]"))
     updated_at: datetime = updated_at_field()
 
 

@@ -81,6 +81,9 @@ class Representative(SQLModel, table=True):
     line_type: LineType = Field(sa_column=enum_column(LineType, nullable=False))
     pin_hash: str | None = Field(default=None, max_length=128)
     language: str = Field(default="en", max_length=8)
+    # When we may start contact with them (local time): a relative at work may want evenings.
+    contact_window_start: time = Field(default=time(10, 0), description="local time")
+    contact_window_end: time = Field(default=time(19, 0), description="local time")
     # Sorted list of ConsentScope values; kept as JSON so a scope can be added without a migration.
     consent_scopes: list[str] = Field(
         default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False)

@@ -109,8 +109,18 @@ def _representatives(session: Session, case: Case, purpose: str, opted_out: set)
             continue
         channel = Channel.SMS if is_mobile(rep.number) else Channel.VOICE
         out.append(Recipient(f"representative:{rep.id}", rep.person_id, rep.id, rep.number,
-                             channel, DEFAULT_WINDOW))
+                             channel, (rep.contact_window_start, rep.contact_window_end)))
     return out
+
+
+def window_for(session: Session, person_id: int | None,
+               representative_id: int | None) -> tuple[time, time]:
+    """When we may start contact with whoever an outbox row is for (local times)."""
+    who = session.get(Representative, representative_id) if representative_id else \
+        session.get(Person, person_id) if person_id else None
+    if who is None:
+        return DEFAULT_WINDOW
+    return who.contact_window_start, who.contact_window_end
 
 
 def next_in_window(now: datetime, settings: Settings, window: tuple[time, time]) -> datetime:

@@ -94,12 +94,7 @@ def call_again_later(session: Session, runtime: Runtime, row: OutboxMessage) -> 
                           f"was not answered after {tries} tries ({row.call_outcome}).")
         return
     settings = runtime.settings
-    window = contact.DEFAULT_WINDOW
-    if row.person_id and not row.representative_id:
-        from bot.models import Person
-
-        person = session.get(Person, row.person_id)
-        window = (person.contact_window_start, person.contact_window_end)
+    window = contact.window_for(session, row.person_id, row.representative_id)
     when = contact.next_in_window(runtime.now() + RETRY_AFTER, settings, window)
     outbox.add(session, key=f"{row.key.split('/retry')[0]}/retry{tries}", purpose=row.purpose,
                channel=Channel.VOICE, to=row.to_number, flow=row.flow, case_id=row.case_id,
