@@ -176,12 +176,9 @@ def _apply_pin(call: ActionCall, result: PinResult) -> None:
                 call.effects.append(fx.Disclosed(fields=("person_first_name",),
                                                  channel=call.ctx.channel, person_id=c.id,
                                                  case_id=c.case_id))
+    # A lock raises its one staff action where it is made (the line's identity checks),
+    # not here, where every further try during the lock would raise another.
     call.values["caller"] = caller_values(identity, who, result.locked)
-    if result.locked:
-        call.effects += call.ctx.raise_action(
-            None, "pin_locked", fx.HIGH,
-            "Too many wrong PINs. The number is blocked from PIN checks; call them back on the "
-            "number on file.")
 
 
 @action("check_pin", args={"answer": None}, sets=("caller", "pin_check"))

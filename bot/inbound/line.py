@@ -103,29 +103,34 @@ class LineContext(EffectActions):
         return self._verified(*parsed) if parsed else None
 
     def check_pin(self, identity: Identity, pin: str) -> PinResult:
-        candidates = [c for c in self._candidates
-                      if f"{c.kind}:{c.id}" in set(identity.candidates)]
         token = self._seal(pin)
         result = ident.check_pin(self.session, guard_keys=[self._guard_key()],
-                                 candidates=candidates, pin=pin, **self._pin_rules())
+                                 candidates=self._number_candidates(identity), pin=pin,
+                                 **self._pin_rules())
         return self._result(result, token)
 
     def check_reference(self, reference: str, token: str | None) -> PinResult:
         pin = open_pin(token, self.settings.pin_key, now=self.now.timestamp()) or ""
         ref = "".join((reference or "").split()).upper()
-        # This PIN was already counted against the calling number by check_pin: count the
-        # guess against the case reference only, but respect the number's lock.
+        # This PIN was already counted against the calling number (and whoever is on file
+        # at it) by check_pin: count it against the case reference and each other holder
+        # on the case, but respect the number's lock.
         if ident.is_locked(self.session, self._guard_key(), self.now):
             return PinResult(ok=False, locked=True)
         candidates = ident.candidates_for_case(self.session, ref)
-        result = ident.check_pin(self.session, guard_keys=[f"ref:{ref or '-'}"],
-                                 candidates=candidates, pin=pin, **self._pin_rules())
+        result = ident.check_pin(self.session, guard_keys=[f"{ident.REFERENCE}{ref or '-'}"],
+                                 candidates=candidates, pin=pin,
+                                 counted=tuple(self._number_candidates(self.identify_caller())),
+                                 **self._pin_rules())
         return self._result(result, None)
+
+    def _number_candidates(self, identity: Identity) -> list[ident.Candidate]:
+        return [c for c in self._candidates if f"{c.kind}:{c.id}" in set(identity.candidates)]
 
     def _pin_rules(self) -> dict:
         s = self.settings
         return dict(key=s.pin_key, now=self.now, max_attempts=s.pin_max_attempts,
-                    lock_minutes=s.pin_lock_minutes)
+                    lock_minutes=s.pin_lock_minutes, source=self.caller_number or "withheld")
 
     def _guard_key(self) -> str:
         return self.caller_number or f"withheld:{self.conversation_key}"
