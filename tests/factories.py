@@ -50,3 +50,13 @@ def _add(session: Session, row):
     session.add(row)
     session.flush()
     return row
+
+
+# How flows/case_update.yaml says each stage: a reply holding one of these told the caller
+# how the case stands.
+STATUS_WORDS = ("deciding what to do", "finding out what happened", "agreed a plan",
+                "checking that the plan", "case is closed")
+
+
+def tells_status(text: str) -> bool:
+    return any(words in text for words in STATUS_WORDS)

@@ -214,8 +214,10 @@ def test_a_text_the_line_sends_during_a_call_is_shown(line, fake_twilio):
     earlier, during = out.split("you> 1", 1)
     assert "before this chat:]\ntext from the line> Old news." in earlier  # its last text
     assert "Old news." not in during
-    [text] = [t for t in during.split("\n") if t.startswith("text from the line> ")]
-    assert "Sam Okafor" in text and during.index(text) < during.index("you> /quit")
+    # The facts in one text, the news in a second (each within 2 parts).
+    facts, news = [t for t in during.split("\n") if t.startswith("text from the line> ")]
+    assert "Sam Okafor" in facts and during.index(news) < during.index("you> /quit")
+    assert "News from" in news and "care home" in news
 
 
 def test_without_a_fake_twilio_no_texts_are_shown_and_nothing_fails(line, monkeypatch):

@@ -23,12 +23,13 @@ from sqlmodel import Session, select
 from bot.models import Case, StaffAction, metadata
 from bot.outreach import contact, notices
 from bot.services import cases as case_service
+from tests.factories import STATUS_WORDS, tells_status
 
 START = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # a Wednesday, inside every window
 WINDOW = timedelta(minutes=15)
 EDITH, DANIEL, STRANGER, PRIVATE = "+447700900101", "+447700900202", "+447700900999", "Private"
 PINS = {EDITH: "4821", DANIEL: "7285"}
-FACTS = ("Where things are now", "latest news", "The worker for", "Okafor", "Rachel",
+FACTS = (*STATUS_WORDS, "latest news", "The worker for", "Okafor", "Rachel",
          "Tom Hartley", "We closed")
 KEPT = {"person", "person_phone", "representative", "team", "worker", "safeguarding_case",
         "case_update"}
@@ -141,5 +142,5 @@ def _expect(model: Model, sender, text, body, reply, new_urgent):
         told = [fact for fact in FACTS if fact in reply]
         assert not told, (sender, text, told, reply)
     if text == "any news?":
-        assert ("PIN" in reply or "Where things are now" in reply or "own phone" in reply
+        assert ("PIN" in reply or tells_status(reply) or "own phone" in reply
                 or "cannot give news" in reply), (sender, reply)

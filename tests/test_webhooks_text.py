@@ -27,7 +27,7 @@ def test_a_person_texts_verifies_and_hears_their_case(phone, demo_runtime):
     assert "Sam Okafor" in answer and "0113 496 0123" in answer
     with Session(demo_runtime.engine) as session:
         fields = {d.field for d in session.exec(select(Disclosure))}
-    assert {"worker_name", "worker_number", "status_words"} <= fields
+    assert {"worker_name", "worker_number", "stage"} <= fields
 
 
 def test_every_reply_is_gsm7_and_at_most_two_parts(phone):

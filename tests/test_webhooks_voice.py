@@ -1,5 +1,6 @@
 """People phone the line: accessible TwiML, PIN by keypad or speech, a person at `0`, retries."""
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
@@ -39,6 +40,12 @@ def check_twiml(step, voice="Polly.Amy"):
             (voice, "en-GB"), ("Polly.Gwyneth", "cy-GB"))
     if root.find("Gather") is not None:
         assert root.find("Redirect") is not None, "a <Redirect> safety net follows a <Gather>"
+    for say in root.iter("Say"):  # rule 5: one sentence at a time, a short pause after it
+        words = "".join(say.itertext()).strip()
+        assert len(re.findall(r"[.!?](?=\s+[A-Z0-9])", words)) == 0, words
+        pause = say.find("break")
+        assert pause is not None and int(pause.attrib["time"].removesuffix("ms")) >= 500
+    assert all(int(p.attrib["length"]) >= 1 for p in root.iter("Pause"))
 
 
 def test_a_verified_call_hears_the_case_slowly_with_time_to_answer(phone, at):

@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from bot.engine.io import Expect, Pause
 from bot.engine.io import Say as SayReply
 from bot.engine.render import say_text
+from bot.engine.settings import PAUSE_BETWEEN_SENTENCES_SECONDS
 
 MAX_TWIML_BYTES = 64_000  # Twilio refuses a document over 64 kB (error 11750)
 MIN_TIMEOUT = 10
@@ -49,11 +50,15 @@ def render(replies, urls: CallUrls, settings: VoiceSettings, *, connect_to: str 
     expect = next((r for r in replies if isinstance(r, Expect)), None)
     if expect is not None and not expect.record:
         target = response.gather(**_gather_options(expect, urls.answer, settings))
-    for reply in replies:
-        if isinstance(reply, SayReply) and say_text(reply, "voice").strip():
-            _say(target, reply, settings)
-        elif isinstance(reply, Pause) and reply.seconds >= 0.5:
-            target.pause(length=max(1, round(reply.seconds)))
+    spoken = [r for r in replies if not isinstance(r, SayReply) or say_text(r, "voice").strip()]
+    for index, reply in enumerate(spoken):
+        if isinstance(reply, SayReply):
+            after = spoken[index + 1] if index + 1 < len(spoken) else None
+            gap = after.seconds if isinstance(after, Pause) else DEFAULT_BREAK_SECONDS
+            _say(target, reply, settings, pause=gap)
+        elif isinstance(reply, Pause) and reply.seconds >= 1:
+            # Short pauses are the SSML break after a sentence; <Pause> counts whole seconds.
+            target.pause(length=round(reply.seconds))
     if connect_to:
         response.dial(connect_to, action=urls.dial, method="POST", timeout=20,
                       caller_id=caller_id)
@@ -104,7 +109,9 @@ def xml_safe(text: str) -> str:
     return _NOT_IN_XML.sub("", text)
 
 
-def _say(target: VoiceResponse | Gather, reply: SayReply, settings: VoiceSettings) -> None:
+def _say(target: VoiceResponse | Gather, reply: SayReply, settings: VoiceSettings, *,
+         pause: float) -> None:
+    """One sentence, at the caller's rate, and the short pause after it (rule 5)."""
     words = xml_safe(say_text(reply, "voice"))
     voice, language = OTHER_VOICES.get(reply.language, (settings.voice, settings.language))
     if reply.rate < 100:
@@ -112,8 +119,12 @@ def _say(target: VoiceResponse | Gather, reply: SayReply, settings: VoiceSetting
         say.prosody(words, rate=f"{reply.rate}%")
     else:
         say = Say(words, voice=voice, language=language)
-    say.break_(time="700ms")  # a short pause after each sentence helps slower listeners
+    if pause < 1:
+        say.break_(time=f"{round(max(pause, DEFAULT_BREAK_SECONDS) * 1000)}ms")
     target.append(say)
+
+
+DEFAULT_BREAK_SECONDS = PAUSE_BETWEEN_SENTENCES_SECONDS  # after a sentence, before a question
 
 
 # A voice must match its language or Twilio fails the call: other languages' voices.

@@ -39,11 +39,28 @@ def check(directory: str | None) -> None:
     if report:
         click.echo(sms_table(report))
         click.echo(grade_table(report))
-    errors = sum(p.is_error for p in problems)
-    warnings = len(problems) - errors
+    over_budget = _timing(fs) if not fs.errors else []
+    warnings = sum(not p.is_error for p in problems)
+    errors = len(problems) - warnings + len(over_budget)
     click.echo(f"{len(fs.flows)} flows, {errors} errors, {warnings} warnings.")
     if errors:
         sys.exit(1)
+
+
+def _timing(fs) -> list[str]:
+    """Play every kind of call against the engine's cast and print how long each caller
+    listens before the PIN prompt and before the facts; a path over budget is an error."""
+    from bot.engine import timing
+
+    timings = timing.measure_all(fs.flows)
+    if not timings:
+        return []
+    click.echo(timing.table(timings))
+    problems = [f"call path '{t.path.name}': {problem}" for t in timings for problem in t.problems]
+    for problem in problems:
+        click.echo(f"{problem}. Shorten what is said before it (see bot/engine/timing.py).",
+                   err=True)
+    return problems
 
 
 def sms_table(report) -> str:

@@ -291,7 +291,7 @@ def case_view(record: dict, now, service) -> dict:
     next_contact = as_date(view.get("next_contact"))
     view["has_next_contact"] = next_contact is not None
     view["next_contact_overdue"] = bool(next_contact and next_contact < now.date())
-    for key in ("next_contact", "news_date", "closed_on"):
+    for key in ("next_contact", "news_date", "closed_on", "worker_back"):
         day = as_date(view.get(key))
         view[key] = day.isoformat() if day else None
     view["closed"] = bool(view.get("closed"))

@@ -34,6 +34,7 @@ class ServiceInfo:
     office_hours: str
     office_open: bool
     relay_prefix: str = "18001"
+    today: str = ""  # the line's local date (ISO): a date that is today is said "today"
 
     def to_dict(self) -> dict:
         return asdict(self)

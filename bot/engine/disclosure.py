@@ -16,10 +16,10 @@ SCOPES = ("status", "news", "worker", "next_contact", "closure")
 BASIC_FIELDS = frozenset({"person_first_name", "whose", "withheld"})
 
 SCOPE_FIELDS: dict[str, frozenset[str]] = {
-    "status": frozenset({"status_words", "closed"}),
+    "status": frozenset({"stage", "closed"}),
     "news": frozenset({"latest_news", "news_date", "has_news"}),
     "worker": frozenset({
-        "worker_name", "worker_first_name", "worker_number", "worker_away",
+        "worker_name", "worker_first_name", "worker_number", "worker_away", "worker_back",
         "contact_name", "contact_first_name", "contact_number", "contact_is_cover",
         "contact_is_duty",
     }),

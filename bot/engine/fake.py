@@ -155,11 +155,12 @@ class FakeContext(EffectActions):
             "person_first_name": self.data["people"][case["person"]]["first_name"],
             "withheld": bool(case.get("withheld")),
             "closed": bool(case.get("closed_on")),
-            "status_words": case.get("status_words", ""),
+            "stage": case.get("stage", "enquiry"),
             "latest_news": case.get("latest_news", ""),
             "news_date": case.get("news_date"),
             "worker_name": worker["name"], "worker_number": worker["number"],
             "worker_away": bool(worker.get("away")),
+            "worker_back": worker.get("back") if worker.get("away") else None,
             "cover_name": cover.get("name"), "cover_number": cover.get("number"),
             "next_contact": case.get("next_contact"),
             "closed_on": case.get("closed_on"), "outcome_words": case.get("outcome_words", ""),
@@ -183,7 +184,8 @@ class FakeContext(EffectActions):
         return ServiceInfo(name=s["name"], line_number=s["line_number"],
                            duty_number=s["duty_number"],
                            out_of_hours_number=s["out_of_hours_number"],
-                           office_hours=s.get("office_hours", ""), office_open=open_now)
+                           office_hours=s.get("office_hours", ""), office_open=open_now,
+                           today=local.date().isoformat())
 
     # ---- for tests: a person's number by fixture key -------------------------------------
     @staticmethod

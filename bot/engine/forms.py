@@ -66,13 +66,42 @@ def as_date(value) -> date | None:
     return datetime.fromisoformat(str(value)).date()
 
 
-def spoken_date(value, language: str = "en") -> str:
-    """'Friday 12 December' (no year, no 'th')."""
+def spoken_date(value, language: str = "en", today=None) -> str:
+    """'Friday 12 December' (no year, no 'th'); 'today', 'yesterday' or 'tomorrow' when
+    `today` (a date or ISO string) makes it so."""
     day = as_date(value)
     if day is None:
         return ""
     lang = language if language in _DAYS else "en"
+    near = _near(day, today, lang)
+    if near:
+        return near
     return f"{_DAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]}"
+
+
+def on_date(value, language: str = "en", today=None) -> str:
+    """'on Friday 12 December', or 'today': a date as it follows a verb."""
+    day = as_date(value)
+    if day is None:
+        return ""
+    lang = language if language in _DAYS else "en"
+    near = _near(day, today, lang)
+    if near:
+        return near
+    if lang == "cy":  # "ddydd Gwener 12 Rhagfyr": the day's name takes a soft mutation
+        return "d" + spoken_date(day, lang)[0].lower() + spoken_date(day, lang)[1:]
+    return f"on {spoken_date(day, lang)}"
+
+
+_NEAR = {"en": {0: "today", -1: "yesterday", 1: "tomorrow"},
+         "cy": {0: "heddiw", -1: "ddoe", 1: "yfory"}}
+
+
+def _near(day: date, today, lang: str) -> str:
+    today = as_date(today)
+    if today is None:
+        return ""
+    return _NEAR[lang].get((day - today).days, "")
 
 
 def spoken_time(value, language: str = "en") -> str:

@@ -116,6 +116,7 @@ class FlowLint:
         says.append(self.render(step.ask, lang, channel, which, step=step))
         says += [self.render(o.label, lang, channel, which, o.key, step) for o in step.options
                  if o.language != lang]
+        says.append(self.render(step.after, lang, channel, which, step=step))
         return [s for s in says if s is not None]
 
     def other_languages(self, lang: str) -> list[str]:
@@ -188,7 +189,7 @@ class FlowLint:
                                       whole.chars, whole.encoding, len(texts), parts, budget, ok))
 
     def check_wording(self, step: Step) -> None:
-        texts = [line.text for line in step.say] + [step.ask, step.send_text]
+        texts = [line.text for line in step.say] + [step.ask, step.after, step.send_text]
         texts += [o.label for o in step.options]
         for text in texts:
             if text is None:

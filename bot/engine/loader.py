@@ -30,7 +30,7 @@ from .model import (
 from .yamlnodes import LineDict, LineList
 
 FLOW_KEYS = ("flow", "description", "kind", "languages", "start", "steps", "sms_parts")
-STEP_KEYS = ("say", "ask", "action", "args", "options", "input", "digits", "save", "next",
+STEP_KEYS = ("say", "ask", "after", "action", "args", "options", "input", "digits", "save", "next",
              "then", "else", "send_text", "end", "return", "timeout", "note")
 OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm", "pin", "language")
 RULE_KEYS = ("if", "goto", "call", "then")
@@ -241,6 +241,8 @@ def _read_step(step_id: str, node, line: int, r: Reader) -> Step | None:
         step.say = _read_say(node["say"], node.line_of("say"), r)
     if "ask" in node:
         step.ask = r.text(node["ask"], node.line_of("ask"), "ask")
+    if "after" in node:
+        step.after = r.text(node["after"], node.line_of("after"), "after")
     if "send_text" in node:
         step.send_text = r.text(node["send_text"], node.line_of("send_text"), "send_text")
     if "action" in node:

@@ -83,6 +83,7 @@ class Step:
     line: int
     say: list[Line] = field(default_factory=list)
     ask: Text | None = None
+    after: Text | None = None  # said after a menu's choices (e.g. how to hear it again)
     action: str | None = None
     args: dict = field(default_factory=dict)
     options: list[Option] = field(default_factory=list)

@@ -5,6 +5,8 @@ A mixin for `runner.Turn`; it owns the template values, the disclosure guard and
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import TemplateError
 
 from . import effects as fx
@@ -70,12 +72,16 @@ class Output:
             return
         if suffix is not None:
             rendered = f"{rendered.rstrip(' .,')}, {press(suffix, lang, self.channel)}."
-        if self.channel == "voice" and self.replies and isinstance(self.replies[-1], Say):
-            self.replies.append(Pause(settings.PAUSE_BETWEEN_SENTENCES_SECONDS))
-        segments = tuple(Segment(number=v) if kind == "number" else Segment(text=v)
-                         for kind, v in templates.split_numbers(rendered))
         rate = min(self.ctx.needs.speech_rate or 100, settings.MAX_SPEECH_RATE)
-        self.replies.append(Say(segments, step_id, new_line, rate, lang))
+        # On a call each sentence is said on its own, with a short pause after it (rule 5):
+        # run together, two or three sentences are hard to follow for a slower listener.
+        sentences = sentences_of(rendered) if self.channel == "voice" else [rendered]
+        for sentence in sentences:
+            if self.channel == "voice" and self.replies and isinstance(self.replies[-1], Say):
+                self.replies.append(Pause(settings.PAUSE_BETWEEN_SENTENCES_SECONDS))
+            segments = tuple(Segment(number=v) if kind == "number" else Segment(text=v)
+                             for kind, v in templates.split_numbers(sentence))
+            self.replies.append(Say(segments, step_id, new_line, rate, lang))
 
     def render(self, text: Text | None, channel: str, extra: dict | None = None,
                language: str | None = None) -> str:
@@ -152,16 +158,34 @@ class Output:
             self._service_for = who.id if who else None
         return self._service
 
-    def cond(self, expression: str) -> bool:
+    def cond(self, expression: str, *, told: bool = False) -> bool:
+        """Evaluate a condition. With `told`, it decides whether a sentence is said, so the
+        case fields it reads count as disclosed when it holds ("if case.stage == 'plan'"
+        tells the caller the stage as surely as saying it)."""
+        before = len(self.guards)
         try:
-            return templates.evaluate(expression, self.values(self.channel), self.lang,
-                                      self.channel)
+            holds = templates.evaluate(expression, self.values(self.channel, track=told),
+                                       self.lang, self.channel)
+            if not holds:
+                del self.guards[before:]
+            return holds
         except NotDisclosed:
+            del self.guards[before:]
             return False
         except TemplateError as exc:
+            del self.guards[before:]
             self.flow_problem(f"the condition '{expression}' could not be worked out ({exc})")
             return False
 
     def flow_problem(self, summary: str) -> None:
         self.effects.append(fx.RaiseAction(action="flow_problem", urgency=fx.HIGH,
                                            summary=f"{self.st.flow}: {summary}"))
+
+
+# A sentence ends at . ! or ? followed by a space and what starts a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\u2018\u201c\u00c0-\u00dd])")
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a rendered text, in order (one, if it has no sentence break)."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]

@@ -59,17 +59,30 @@ def sms_messages(replies, max_parts: int = 2) -> list[str]:
 
 
 def render_voice(replies) -> str:
-    """What a call would say, for the terminal: pauses and the wait for an answer shown."""
+    """What a call would say, for the terminal: pauses and the wait for an answer shown.
+
+    The sentences of one step share a line: each is said on its own with a short pause
+    after it, which the transcript leaves implied."""
     out: list[str] = []
     rate_shown = False
+    last_say, pending = None, None
     for reply in replies:
         if isinstance(reply, Say):
             if reply.rate < 100 and not rate_shown:
                 out.append(f"[speaking at {reply.rate}%]")
                 rate_shown = True
-            out.append(say_text(reply, "voice"))
+            text = say_text(reply, "voice")
+            same_step = last_say is not None and last_say.step == reply.step and out \
+                and pending is not None and pending.seconds < 1
+            if same_step and out[-1] == f"[pause {pending.seconds:g}s]":
+                out.pop()
+                out[-1] = f"{out[-1]} {text}"
+            else:
+                out.append(text)
+            last_say, pending = reply, None
         elif isinstance(reply, Pause):
             out.append(f"[pause {reply.seconds:g}s]")
+            pending = reply
         elif isinstance(reply, Expect):
             out.append(describe_expect(reply))
     return "\n".join(out)

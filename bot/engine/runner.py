@@ -395,7 +395,7 @@ class Turn(Output):
         for line in step.say:
             if line.language == self.lang:
                 continue  # the offer of a language is not made in that language
-            if line.when is None or self.cond(line.when):
+            if line.when is None or self.cond(line.when, told=True):
                 self.say(line.text, step.id, language=line.language)
         if step.send_text:
             self.send_text(step)
@@ -484,6 +484,8 @@ class Turn(Output):
         self.say(step.ask, step.id)
         for option in self.visible_options(step) if step.input == "choice" else []:
             self.say(option.label, step.id, new_line=True, suffix=option.key)
+        if step.input == "choice":
+            self.say(step.after, step.id, new_line=True)
         if step.input == "choice":
             keys = tuple(o.key for o in self.visible_options(step))
             hints = tuple(w for o in self.visible_options(step) for w in self.option_words(o))

@@ -43,9 +43,7 @@ CASE = {
     "whose": Field("text", LONG_NAME + "'s", "your"),
     "withheld": B, "closed": B, "has_news": B, "worker_away": B, "contact_is_cover": B,
     "contact_is_duty": B, "has_next_contact": B, "next_contact_overdue": B,
-    "status_words": Field(
-        "text", "we have agreed a plan to keep you safe, and we are carrying it out",
-        "we are finding out what happened"),
+    "stage": Field("text", "enquiry", "enquiry"),  # concern, enquiry, plan, review, closed
     "latest_news": Field("text", _news(NEWS_MAX_CHARS), "Sam visited Rose at home on Monday."),
     "news_date": Field("date", LONG_DATE, "2025-12-01"),
     "worker_name": Field("text", LONG_FULL_NAME, "Sam Patel"),
@@ -55,6 +53,7 @@ CASE = {
     "contact_first_name": Field("text", LONG_NAME, "Sam"),
     "contact_number": Field("phone", LONG_NUMBER, "+441134960123"),
     "next_contact": Field("date", LONG_DATE, "2025-12-12"),
+    "worker_back": Field("date", LONG_DATE, "2025-12-15"),
     "closed_on": Field("date", LONG_DATE, "2025-12-05"),
     "outcome_words": Field("text", _news(OUTCOME_MAX_CHARS), "Rose is safe at home now."),
 }
@@ -111,7 +110,7 @@ MESSAGE_VALUES: dict[str, Field] = {
     "key": Field("text", "9", "9"),
 }
 
-HELPERS = ("press", "date", "time", "phone")
+HELPERS = ("press", "date", "on", "time", "phone")
 
 # A value saved from an answer (`save:`): free text, shown back rarely.
 SAVED = Field("text", "x" * 40, "a message")

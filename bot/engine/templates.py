@@ -43,11 +43,13 @@ def compile_condition(source: str):
     return ENV.compile_expression(source)
 
 
-def helpers(language: str, channel: str) -> dict:
-    """The functions templates may call, bound to a language and channel."""
+def helpers(language: str, channel: str, today: str | None = None) -> dict:
+    """The functions templates may call, bound to a language, a channel and today's date
+    (so a date that is today, yesterday or tomorrow is said that way)."""
     return {
         "press": lambda key: forms.press(key, language, channel),
-        "date": lambda value: forms.spoken_date(value, language),
+        "date": lambda value: forms.spoken_date(value, language, today),
+        "on": lambda value: forms.on_date(value, language, today),
         "time": lambda value: forms.spoken_time(value, language),
         "phone": lambda number: f"{NUMBER_START}{number}{NUMBER_END}" if number else "",
     }
@@ -55,7 +57,8 @@ def helpers(language: str, channel: str) -> dict:
 
 def render(source: str, values: dict, language: str, channel: str) -> str:
     """Render a template; phone numbers come back wrapped in markers (see `split_numbers`)."""
-    text = compile_template(source).render({**values, **helpers(language, channel)})
+    today = (values.get("service") or {}).get("today")
+    text = compile_template(source).render({**values, **helpers(language, channel, today)})
     return " ".join(text.split())
 
 
@@ -123,7 +126,7 @@ def _check_node(node, known: set[str], plain: set[str]) -> tuple[str, str] | Non
             return (f"'{owner}' has no fields", f"Write {{{{ {owner} }}}} on its own.")
     if isinstance(node, nodes.Call):
         if not (isinstance(node.node, nodes.Name) and node.node.name in schema.HELPERS):
-            return ("only press(), date(), time() and phone() may be called",
+            return ("only press(), date(), on(), time() and phone() may be called",
                     "Remove the call, or use one of those helpers.")
         if len(node.args) != 1 or node.kwargs:
             return (f"{node.node.name}() takes exactly one value",

@@ -92,9 +92,13 @@ class FlowChecker:
             self.check_text(step, line.text, [line.language] if line.language else None)
             if line.when is not None:
                 self.check_template(step, line.when, line.line, expression=True)
-        for text in (step.ask, step.send_text):
+        for text in (step.ask, step.after, step.send_text):
             if text is not None:
                 self.check_text(step, text)
+        if step.after is not None and step.input != "choice":
+            self.error(step.line_of("after"), "after: is said after a menu's choices, and this"
+                       " step has none", "Give the step options, or move the words to say: or"
+                       " ask:.", step, "shape")
         if step.save is not None and (not isinstance(step.save, str) or step.save in RESERVED
                                       or step.save.startswith("_")):
             self.error(step.line_of("save"), f"save: '{step.save}' cannot be used as a name",

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.engine.context import EffectActions, Identity, Needs, PinResult, ServiceInfo, Verified
 from bot.models import (
-    STAGE_WORDS,
     Case,
     Interaction,
     OptOut,
@@ -28,11 +27,15 @@ from bot.models import (
 )
 from bot.phones import is_mobile, line_type
 from bot.pins import open_pin, seal_pin
+from bot.records.staff_actions import responsible_for
 
 from . import identity as ident
 from .disclosure import allowed_fields as decide_fields
 from .office_hours import describe_hours, is_office_open
 from .teams import answering_team
+
+# A worker's return is said only when it is this close: a date months ahead is not news.
+AWAY_BACK_MAX_DAYS = 60
 
 PRE_PIN_NEEDS = Needs(extra_time=True, relay=False, speech_rate=90)
 
@@ -219,20 +222,25 @@ class LineContext(EffectActions):
         if case is None:
             return None
         worker = self.session.get(Worker, case.worker_id)
-        cover = self.session.get(Worker, worker.cover_worker_id) if worker.cover_worker_id \
-            else None
         today = self.now.astimezone(self.settings.tz).date()
-        if cover is not None and cover.is_away(today):
-            cover = None  # the duty team covers when the cover worker is away too
+        # One place decides who answers for the case today (the worker, their cover, or the
+        # duty team): the same that routes the staff actions this caller may raise.
+        answering, _team = responsible_for(self.session, case, today)
+        away = answering is None or answering.id != worker.id
+        cover = answering if away else None
+        back = worker.away_until + timedelta(days=1) if away and worker.away_until else None
+        if back and (back - today).days > AWAY_BACK_MAX_DAYS:
+            back = None  # too far ahead to be a return date worth saying
         return {
             "person_first_name": person.first_name,
             "withheld": case.withhold_details,
             "closed": case.stage == Stage.CLOSED,
-            "status_words": STAGE_WORDS[case.stage],
+            "stage": case.stage.value,
+            "worker_back": back.isoformat() if back else None,
             "latest_news": case.latest_news,
             "news_date": _local_date(case.news_updated_at, self.settings),
             "worker_name": worker.full_name, "worker_number": worker.direct_number,
-            "worker_away": worker.is_away(today),
+            "worker_away": away,
             "cover_name": cover.full_name if cover else None,
             "cover_number": cover.direct_number if cover else None,
             "next_contact": case.next_contact_by.isoformat() if case.next_contact_by else None,
@@ -281,7 +289,8 @@ class LineContext(EffectActions):
                            duty_number=team.duty_number,
                            out_of_hours_number=team.out_of_hours_number,
                            office_hours=describe_hours(team),
-                           office_open=is_office_open(team, self.now, s.tz))
+                           office_open=is_office_open(team, self.now, s.tz),
+                           today=self.now.astimezone(s.tz).date().isoformat())
 
     def _case_shaping_call(self, verified_id: str | None = None) -> Case | None:
         """The case of whoever proved who they are, or whom we contacted; before the PIN

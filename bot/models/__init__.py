@@ -11,7 +11,6 @@ from .org import Team, Worker
 from .people import CommunicationNeeds, Person, PersonPhone, Representative
 from .staff import StaffAction
 from .types import (
-    STAGE_WORDS,
     ActionStatus,
     ActionUrgency,
     Authority,
@@ -38,6 +37,6 @@ __all__ = [
     "MspAchieved", "MspAsked",
     "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard",
     "Representative",
-    "RespondentKind", "RiskResult", "STAGE_WORDS", "SendAttempt", "StaffAction", "Stage", "Team",
+    "RespondentKind", "RiskResult", "SendAttempt", "StaffAction", "Stage", "Team",
     "UTCDateTime", "Worker", "metadata", "utcnow",
 ]

@@ -60,7 +60,8 @@ def enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
 
 
 class Stage(enum.StrEnum):
-    """Where a case is. Callers never hear these words; see `STAGE_WORDS`."""
+    """Where a case is. Callers never hear these words: flows/case_update.yaml says each
+    stage in plain words, to the person and to those they trust."""
 
     CONCERN = "concern"
     ENQUIRY = "enquiry"
@@ -68,15 +69,6 @@ class Stage(enum.StrEnum):
     REVIEW = "review"
     CLOSED = "closed"
 
-
-# What a caller hears for each stage, in everyday words.
-STAGE_WORDS = {
-    Stage.CONCERN: "someone has told us they are worried, and we are deciding what to do",
-    Stage.ENQUIRY: "we are finding out what happened and what you want to happen",
-    Stage.PLAN: "we have agreed a plan to keep you safe, and we are carrying it out",
-    Stage.REVIEW: "we are checking that the plan is working",
-    Stage.CLOSED: "closed",
-}
 
 
 class ConsentScope(enum.StrEnum):

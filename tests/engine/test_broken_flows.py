@@ -32,7 +32,7 @@ EXPECTED = {
     "'load_cases' is not known. Did you mean 'load_case'?",
     "unknown_placeholder": "broken/unknown_placeholder.yaml:4: flow 'unknown_placeholder' step "
     "'hello': unknown placeholder 'worker_name'. Use one of: caller, case, channel, choice, "
-    "date, dial, language, last, may, phone, pin_check, press.",
+    "date, dial, language, last, may, on, phone, pin_check.",
     "unknown_field": "broken/unknown_field.yaml:7: flow 'unknown_field' step 'tell': 'case' has "
     "no field 'worker_nmae'. Did you mean 'case.worker_name'?",
     "template_syntax": "broken/template_syntax.yaml:4: flow 'template_syntax' step 'hello': the "
@@ -67,7 +67,7 @@ EXPECTED = {
     "not allowed for answer. Use one of: ok, call_me, unsafe.",
     "reserved_save": "broken/reserved_save.yaml:6: flow 'reserved_save' step 'ask_message': "
     "save: 'case' cannot be used as a name. Choose another name; these are taken: caller, "
-    "case, channel, choice, date, dial, heard, key, language, last, may, phone, pin_check, "
+    "case, channel, choice, date, dial, heard, key, language, last, may, on, phone, pin_check, "
     "press, service, time.",
     "ask_no_answer": "broken/ask_no_answer.yaml:4: flow 'ask_no_answer' step 'question': the "
     "step asks but gives no way to answer. Add options: (choices) or input: "

@@ -47,7 +47,7 @@ def five_cases_at_one_number() -> dict:
         data["people"][pid] = {"first_name": name, "numbers": ["+441174960900"],
                                "pin": "9999", "case": f"c_{pid}"}
         data["cases"][f"c_{pid}"] = {"reference": f"70000{i}",
-                                     "person": pid, "worker": "sam", "status_words": "open"}
+                                     "person": pid, "worker": "sam", "stage": "enquiry"}
         data["representatives"][f"kim_{pid}"] = {
             "first_name": "Kim", "relationship": "niece", "of": pid, "number": "+447700900901",
             "pin": "5151", "scopes": ["status"]}
@@ -177,7 +177,7 @@ def test_on_a_call_the_names_are_speech_hints_only_after_the_pin(converse):
 def test_a_call_can_choose_by_saying_the_name(converse):
     conv, _ = at_choice(converse, channel="voice")
     out = conv.send(Input.speech("it is about Jean", 0.8))
-    assert "we have agreed a plan" in out and "Harold" not in out
+    assert "We have agreed a plan to keep Jean safe" in out and "Harold" not in out
 
 
 def test_more_than_four_cases_asks_for_a_person_and_names_nobody(flows):
@@ -268,11 +268,12 @@ def test_the_last_contact_is_looked_up_only_after_the_pin(converse):
     assert ("last_contact", ("neil_harold",)) in conv.ctx.calls
 
 
-def test_the_last_contact_comes_right_after_the_pin_and_before_the_status(converse):
+def test_the_last_contact_comes_right_after_the_facts_and_before_the_news(converse):
     conv, _ = at_choice(converse)
     said = conv.text("1")
-    assert said.index("You asked for a call back on Monday 1 December") < \
-        said.index("We asked Sam to call you") < said.index("Where things are now")
+    assert said.index("finding out what happened") < said.index("Sam Patel") \
+        < said.index("You asked for a call back on Monday 1 December") \
+        < said.index("We asked Sam to call you") < said.index("The latest news")
 
 
 def test_with_no_last_contact_nothing_is_said_and_last_is_empty(converse):

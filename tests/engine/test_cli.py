@@ -74,7 +74,7 @@ def test_flows_test_shows_the_transcript_and_the_difference(tmp_path):
     out = result.output
     assert "FAIL expects the wrong worker" in out
     assert "2. caller texts '1357'" in out
-    assert "| Where things are now:" in out
+    assert "| We are finding out what happened" in out
     assert "! turn 2: expected the reply to contain 'Sam Patell'." in out
     assert "! turn 2: the reply must not contain 'Rose', but it does" in out
     assert "--- expected" in out and "+++ got" in out and "-Hello." in out

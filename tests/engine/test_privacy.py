@@ -58,13 +58,13 @@ def test_a_flow_cannot_show_a_field_outside_the_callers_scope(leaky_flows):
 
 
 def test_guarded_case_refuses_hidden_fields_and_records_shown_ones():
-    guard = GuardedCase({"status_words": "closed", "whose": "your"})
-    assert guard.status_words == "closed"
+    guard = GuardedCase({"stage": "closed", "whose": "your"})
+    assert guard.stage == "closed"
     with pytest.raises(NotDisclosed):
         _ = guard.worker_name
     with pytest.raises(AttributeError):
         guard.__getattr__("_values")  # the sandbox also refuses any _name
-    assert guard.shown == {"status_words"}
+    assert guard.shown == {"stage"}
 
 
 def fake_who(ctx, rid):

@@ -251,7 +251,7 @@ def test_every_turn_reports_what_it_disclosed(converse):
     (disclosed,) = [e for e in conv.effects if e.kind == "disclosed"]
     assert disclosed.person_id == "ann" and disclosed.case_id == "c_rose"
     assert disclosed.channel == "sms"
-    assert {"status_words", "worker_name", "worker_number", "next_contact"} <= set(
+    assert {"stage", "worker_name", "worker_number", "next_contact"} <= set(
         disclosed.fields)
 
 
@@ -304,7 +304,7 @@ def test_star_after_a_sorry_still_repeats_the_key_facts(converse):
     conv.send(Input.digits("4821"))
     conv.send(Input.silence())
     again = conv.send(Input.digits("*"))
-    assert again.startswith("[speaking at 85%]\nWhere things are now:")
+    assert again.startswith("[speaking at 85%]\nWe are finding out what happened")
     assert "Sam Patel" in again
 
 

@@ -16,12 +16,12 @@ def test_sandbox_blocks_code_at_run_time_too():
 
 
 def test_check_reports_unknown_names_fields_and_calls():
-    assert templates.check("{{ case.status_words }} {{ press(1) }}", set()) == []
+    assert templates.check("{{ case.stage }} {{ press(1) }}", set()) == []
     messages = [p.message for p in templates.check(
         "{{ nme }} {{ case.wrkr }} {{ caller.first_name.upper() }} {{ x | attr('y') }}", set())]
     assert "unknown placeholder 'nme'" in messages
     assert "'case' has no field 'wrkr'" in messages
-    assert "only press(), date(), time() and phone() may be called" in messages
+    assert "only press(), date(), on(), time() and phone() may be called" in messages
     assert "the filter 'attr' is not allowed" in messages
 
 
