@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.models import (
+    Case,
     CaseUpdate,
     Interaction,
     MspAchieved,
@@ -130,3 +131,36 @@ def test_a_failing_listener_rolls_the_change_back(engine):
         events.unsubscribe(broken)
     with Session(engine) as session:
         assert session.exec(select(CaseUpdate)).all() == []
+
+
+# ---- the words staff write: checked as the flows are ----------------------------------------
+
+def test_news_with_an_emoji_is_refused_and_curly_quotes_are_made_plain(demo_runtime, caseline):
+    out = caseline("cases", "news", "SG-100101", "The bank says it is sorted 👍", code=1)
+    assert "'👍'" in out and "three times as much" in out and "Remove it" in out
+    with Session(demo_runtime.engine) as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+    assert "sorted" not in case.latest_news  # nothing was posted
+
+    out = caseline("cases", "news", "SG-100101", "Sam says \u201cthe bank has stopped it\u201d"
+                   " \u2013 Edith is safe.")
+    assert "takes 1 text part(s) on its own (GSM-7)" in out
+    with Session(demo_runtime.engine) as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+    assert case.latest_news == 'Sam says "the bank has stopped it" - Edith is safe.'
+
+
+def test_a_closure_summary_saying_you_is_pointed_out_and_check_changes_nothing(
+        demo_runtime, caseline):
+    summary = "We helped you move your money to a safe account. The section 42 enquiry is over."
+    out = caseline("cases", "close", "SG-100101", "--summary", summary, "--outcomes", "fully",
+                   "--risk", "removed", "--check")
+    assert "read to Edith and to the people Edith trusts, so 'you' would mean different" \
+           " people: write 'Edith' instead" in out
+    assert "'section 42' is a word callers may not know" in out
+    with Session(demo_runtime.engine) as session:
+        assert not session.exec(select(Case).where(Case.ref == "SG-100101")).one().is_closed
+    plain = "We helped Edith move her money to a safe account."
+    out = caseline("cases", "close", "SG-100101", "--summary", plain, "--outcomes", "fully",
+                   "--risk", "removed")
+    assert "Warning" not in out and "is closed" in out

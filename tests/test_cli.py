@@ -68,13 +68,14 @@ def test_cases_news_and_close(run, engine, case_ref):
         assert kinds == ["news", "closed"]
         changes = session.exec(select(Interaction).where(Interaction.kind.like("case_%")))
         assert all(i.actor.startswith("cli:") for i in changes)
-        # The closure is confirmed to Edith and to Joan (closure consent); Joan has no
-        # news consent, so the news sent nothing.
+        # The closure is confirmed to Edith and to Joan (closure consent); the news went
+        # to Edith only, as Joan has no news consent.
         from bot.models import OutboxMessage
 
         rows = session.exec(select(OutboxMessage)).all()
         assert sorted((r.purpose, r.to_number) for r in rows) == [
-            ("closure", "+447700900123"), ("closure", "+447700900456")]
+            ("closure", "+447700900123"), ("closure", "+447700900456"),
+            ("news", "+447700900123")]
 
 
 def test_refused_change_exits_1_with_the_reason(run, case_ref):

@@ -26,6 +26,8 @@ def _guess_by_call(phone, number, pin):
     stranger.call()
     stranger.press("1")  # hear about a case
     said = stranger.press(pin).text
+    if "PIN again" in said:  # the one more try every caller is offered
+        said = stranger.press(pin[::-1]).text
     if "case reference" in said:
         said = stranger.press("100101").text  # Edith's reference, from a stolen letter
     return said
@@ -35,6 +37,8 @@ def _guess_by_text(phone, number, pin):
     stranger = phone(number)
     stranger.text("any news?")
     said = " ".join(stranger.text(pin))
+    if "PIN again" in said:
+        said = " ".join(stranger.text(pin[::-1]))
     if "case reference" in said:
         said = " ".join(stranger.text("100101"))
     return said

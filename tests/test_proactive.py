@@ -161,15 +161,17 @@ def test_closing_a_case_confirms_to_the_person_and_closure_representatives(demo_
     assert all("closed" in r.body for r in rows)
 
 
-def test_news_notifies_only_representatives_with_the_news_scope(demo_runtime):
+def test_news_notifies_the_person_and_representatives_with_the_news_scope(demo_runtime):
     notices.install(_at(demo_runtime, NOON))
     with demo_runtime.session() as session:
         case_service.post_news(session, "SG-100101", "Sam spoke to the bank.", actor="t")
         case_service.post_news(session, "SG-100102", "A carer now comes twice a day.",
                                actor="t")
-    rows = _rows(demo_runtime, purpose="news")
-    assert [r.to_number for r in rows] == ["+447700900202"]  # Daniel; Joan has no news scope
-    assert "twice a day" in rows[0].body
+    rows = {r.to_number: r for r in _rows(demo_runtime, purpose="news")}
+    # Edith and Arthur by their own channel; Daniel (news scope); not Joan (no news scope).
+    assert sorted(rows) == ["+447700900101", "+447700900102", "+447700900202"]
+    assert "twice a day" in rows["+447700900202"].body
+    assert "Sam spoke to the bank." in rows["+447700900101"].body
 
 
 def test_a_new_worker_is_named_to_those_who_may_know(demo_runtime):

@@ -29,6 +29,16 @@ def _run(change: Callable, *args, **kwargs):
 
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+CHECK_ONLY = click.option("--check", is_flag=True,
+                          help="Only check the words and their text cost; change nothing.")
+
+
+def _show_advice(ref: str, text: str, what: str) -> None:
+    """The wording checks the flows get, for words a worker wrote; and their text cost."""
+    advice = _run(lambda session, actor: case_service.advise(session, ref, text, what))
+    for warning in advice.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(f"The {what} takes {advice.parts} text part(s) on its own ({advice.encoding}).")
 
 
 @click.group("cases")
@@ -40,10 +50,19 @@ def cases_group() -> None:
 @click.argument("ref")
 @click.argument("text")
 @click.option("--next-contact", type=DATE, help="When the person will next hear (YYYY-MM-DD).")
-def news(ref: str, text: str, next_contact) -> None:
-    """Post the latest news on case REF, in plain words the person will hear."""
+@CHECK_ONLY
+def news(ref: str, text: str, next_contact, check: bool) -> None:
+    """Post the latest news on case REF, in plain words the person will hear.
+
+    It is read to the person and texted to the relatives and friends they let hear news,
+    so it is checked as the flows are: jargon, long sentences, the reading grade, "you",
+    and characters that make a text cost more.
+    """
+    if check:
+        return _show_advice(ref, text, "news")
     when: date | None = next_contact.date() if next_contact else None
     case = _run(case_service.post_news, ref, text, next_contact_by=when)
+    _show_advice(ref, text, "news")
     click.echo(f"News posted on {case.ref}.")
 
 
@@ -63,9 +82,17 @@ def worker(ref: str, worker_ref: str) -> None:
               help="Were the person's wished-for outcomes achieved (SG4a).")
 @click.option("--risk", required=True, type=click.Choice(list(case_service.RISKS)),
               help="The risk at closure.")
-def close(ref: str, summary: str, outcomes: str, risk: str) -> None:
-    """Close case REF with what happened and the Making Safeguarding Personal record."""
+@CHECK_ONLY
+def close(ref: str, summary: str, outcomes: str, risk: str, check: bool) -> None:
+    """Close case REF with what happened and the Making Safeguarding Personal record.
+
+    The summary is read to the person and to those they trust, in the same words: it is
+    checked as news is, and "you" in it is pointed out.
+    """
+    if check:
+        return _show_advice(ref, summary, "closure summary")
     case = _run(case_service.close_case, ref, summary=summary, outcomes=outcomes, risk=risk)
+    _show_advice(ref, summary, "closure summary")
     click.echo(f"{case.ref} is closed.")
 
 

@@ -57,6 +57,10 @@ def _timing(fs) -> list[str]:
         return []
     click.echo(timing.table(timings))
     problems = [f"call path '{t.path.name}': {problem}" for t in timings for problem in t.problems]
+    costs = timing.text_costs(fs.flows)
+    click.echo(timing.text_table(costs))
+    problems += [f"reply by text '{c.reply.name}': {c.parts} parts in all (budget {c.budget})"
+                 for c in costs if not c.ok]
     for problem in problems:
         click.echo(f"{problem}. Shorten what is said before it (see bot/engine/timing.py).",
                    err=True)

@@ -40,14 +40,26 @@ def is_gsm7(text: str) -> bool:
 
 
 def cost(text: str) -> SmsCost:
-    """Count parts as a handset would: 160/153 septets for GSM-7, 70/67 units for UCS-2."""
+    """Count parts as a handset would: 160/153 septets for GSM-7, 70/67 units for UCS-2.
+
+    A character is never split between parts: an extended GSM-7 character (an escape
+    and its septet, e.g. €) or a UCS-2 surrogate pair (an emoji) that does not fit in what
+    is left of a part starts the next one, so 152 x, €, 152 x is 3 parts, not 2.
+    """
     if is_gsm7(text):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        sizes = [2 if ch in GSM7_EXTENDED else 1 for ch in text]
         single, multi, encoding = 160, 153, "GSM-7"
     else:
-        units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)  # UTF-16 code units
+        sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]  # UTF-16 code units
         single, multi, encoding = 70, 67, "UCS-2"
-    parts = 1 if units <= single else -(-units // multi)
+    units = sum(sizes)
+    parts = 1
+    if units > single:
+        used = 0
+        for size in sizes:
+            if used + size > multi:
+                parts, used = parts + 1, 0
+            used += size
     return SmsCost(encoding=encoding, units=units, parts=parts, chars=len(text))
 
 

@@ -255,3 +255,70 @@ def _last_fact(replies, wanted: dict[str, str | None], problems: list[str]) -> i
         else:
             last = max(last, found)
     return last
+
+
+# ---- the same replies by text: what a verified status reply costs, in all ----------------
+
+STATUS_REPLY_PARTS = {"en": 3}  # with typical values; Welsh (UCS-2) states its own
+
+
+@dataclass(frozen=True)
+class TextReply:
+    name: str
+    caller: str
+    keys: tuple[str, ...] = ()  # after "news" and the PIN
+    changes: dict = field(default_factory=dict)
+
+
+TEXT_REPLIES = (
+    TextReply("relative", "ann"),
+    TextReply("worker away, a cover", "mary",
+              changes={"people": {"mary": {"numbers": ["+447700900401"]}}}),
+    TextReply("after a message", "neil_harold", ("1",)),
+    TextReply("discreet person", "lena"),
+)
+
+
+@dataclass
+class TextCost:
+    reply: TextReply
+    texts: int
+    parts: int
+    budget: int
+
+    @property
+    def ok(self) -> bool:
+        return self.parts <= self.budget
+
+
+def text_costs(flows, fixture: dict = DEMO) -> list[TextCost]:
+    """Text "news", then the PIN: the parts the whole answer costs (every text of it)."""
+    from .render import sms_messages
+    from .sms import cost
+
+    out = []
+    if "welcome" not in flows:
+        return out
+    for reply in TEXT_REPLIES:
+        data = _with_changes(fixture, reply.changes)
+        ctx = FakeContext(data, caller_number=FakeContext.number_of(data, reply.caller),
+                          channel="sms")
+        pin = (data["people"].get(reply.caller) or data["representatives"][reply.caller])["pin"]
+        state, _, _ = advance(flows["welcome"], None, Input.sms("news"), ctx)
+        state, replies, _ = advance(flows["welcome"], state, Input.sms(pin), ctx)
+        for key in reply.keys:
+            state, replies, _ = advance(flows["welcome"], state, Input.sms(key), ctx)
+        messages = sms_messages(replies)
+        out.append(TextCost(reply, len(messages), sum(cost(m).parts for m in messages),
+                            STATUS_REPLY_PARTS["en"]))
+    return out
+
+
+def text_table(costs: list[TextCost]) -> str:
+    rows = [("reply by text", "texts", "parts in all", "budget", "")]
+    rows += [(c.reply.name, str(c.texts), str(c.parts), str(c.budget), "ok" if c.ok else "OVER")
+             for c in costs]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ("\nA verified status reply by text (typical values): every text of it, in all\n"
+            + "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                        for r in rows))

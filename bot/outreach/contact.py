@@ -55,11 +55,11 @@ def recipients(session: Session, case: Case, purpose: str, *, today) -> list[Rec
         return []
     opted_out = set(session.exec(select(OptOut.number)).all())
     reps = _representatives(session, case, purpose, opted_out)
-    if purpose == "news":
-        return reps  # news notices are for representatives: the person hears it when they call
     mine = _person_recipient(session, person, opted_out)
     if purpose in ("closure", "worker_change"):
         return ([mine] if mine else []) + reps
+    if purpose == "news":  # the person by their own channel (unless reached through others)
+        return ([mine] if mine and not person.contact_via_representative else []) + reps
     # Check-ins and feedback: the person, unless they are reached through someone else.
     if mine and not person.contact_via_representative:
         return [mine]

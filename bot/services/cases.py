@@ -26,6 +26,7 @@ from ..models import (
     Worker,
     utcnow,
 )
+from . import wording
 
 MAX_NEWS_LENGTH = 600  # read aloud, this is already a minute of speech
 
@@ -59,7 +60,7 @@ def post_news(session: Session, ref: str, text: str, *, actor: str,
               next_contact_by: date | None = None, today: date | None = None) -> Case:
     """Set the case's latest news (and, optionally, when the person will next hear)."""
     case = _open_case(session, ref)
-    text = " ".join(text.split())
+    text = _clean(text, "news")
     if not text:
         raise CaseChangeError("The news is empty. Write what has happened, in plain words.")
     if len(text) > MAX_NEWS_LENGTH:
@@ -97,7 +98,7 @@ def close_case(session: Session, ref: str, *, summary: str, outcomes: str, risk:
                actor: str, when: datetime | None = None) -> Case:
     """Close the case with what happened and the worker's SG4a record."""
     case = _open_case(session, ref)
-    summary = " ".join(summary.split())
+    summary = _clean(summary, "closure summary")
     if not summary:
         raise CaseChangeError("Say what happened: the summary is what the person will hear.")
     if outcomes not in OUTCOMES:
@@ -132,6 +133,21 @@ def pause_contact(session: Session, ref: str, until: date, *, actor: str,
     _record(session, case, "paused", f"Contact paused until {until.isoformat()}.", actor,
             {"until": until.isoformat()})
     return case
+
+
+def advise(session: Session, ref: str, text: str, what: str) -> wording.Advice:
+    """What to improve in news or a closure summary for case REF before it is posted: both
+    are read to the person and to the relatives and friends they trust."""
+    case = get_case(session, ref)
+    person = session.get(Person, case.person_id)
+    return wording.advice(text, what, about=person.first_name)
+
+
+def _clean(text: str, what: str) -> str:
+    try:
+        return wording.clean(text, what)
+    except wording.WordingError as exc:
+        raise CaseChangeError(str(exc)) from None
 
 
 def _open_case(session: Session, ref: str) -> Case:

@@ -106,8 +106,8 @@ def test_an_inbound_greeting_must_say_star_and_zero(tmp_path):
 
 def test_the_closing_words_must_name_relay_uk(tmp_path):
     problems, _ = lint_flow(tmp_path, one_step("Hello."), commands=lambda t: t.replace(
-        "If you use Relay UK, dial {{ phone(service.relay_prefix) }} then "
-        "{{ phone(service.line_number) }}. Goodbye.", "Goodbye."))
+        "If you use Relay UK, dial {{ phone(service.relay_prefix) }} then our number."
+        " Goodbye.", "Goodbye."))
     assert any(p.message == "the closing words do not name Relay UK" for p in problems)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.engine import matching, readability
 from bot.engine.sms import cost, gsm_safe
@@ -13,10 +15,26 @@ from bot.engine.sms import cost, gsm_safe
     ("a" * 307, "GSM-7", 3), ("[" * 80, "GSM-7", 1), ("[" * 81, "GSM-7", 2),
     ("ŵ" * 70, "UCS-2", 1), ("ŵ" * 71, "UCS-2", 2), ("ŷ" * 134, "UCS-2", 2),
     ("🙂" * 35, "UCS-2", 1), ("", "GSM-7", 1),
+    # A character never straddles two parts: the escape of € stays with its septet.
+    ("x" * 152 + "€" + "x" * 152, "GSM-7", 3), ("x" * 152 + "€" + "x" * 151, "GSM-7", 2),
+    ("ŵ" * 66 + "🙂" + "ŵ" * 66, "UCS-2", 3), ("ŵ" * 65 + "🙂" + "ŵ" * 67, "UCS-2", 2),
 ])
 def test_sms_cost(text, encoding, parts):
     c = cost(text)
     assert (c.encoding, c.parts) == (encoding, parts)
+
+
+# Characters that matter at part boundaries: plain, extended (two septets), Welsh (UCS-2),
+# an emoji (a surrogate pair, two UTF-16 units).
+_SMS_ALPHABET = "ax €[~^ŵŷâ🙂"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_SMS_ALPHABET, max_size=420))
+def test_sms_parts_agree_with_an_independent_splitter(text):
+    import smsutil
+
+    assert cost(text).parts == max(1, len(smsutil.split(text).parts)), text
 
 
 def test_gsm_safe_replaces_quotes_and_dashes():

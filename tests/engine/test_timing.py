@@ -83,6 +83,15 @@ def test_a_fact_the_caller_may_know_but_never_hears_fails_the_path(tmp_path):
     assert person.problems == ["never said: next contact"]
 
 
+def test_a_verified_status_reply_by_text_costs_at_most_3_parts_in_all():
+    costs = timing.text_costs(load_flows(FLOWS_DIR).flows)
+    print(timing.text_table(costs))
+    assert {c.reply.name for c in costs} == {"relative", "worker away, a cover",
+                                             "after a message", "discreet person"}
+    assert [(c.reply.name, c.parts) for c in costs if c.parts > 3] == []
+    assert all(c.texts >= 1 for c in costs)
+
+
 def test_the_shipped_flows_pass_flows_check_with_the_timing():
     result = CliRunner().invoke(flows_command, ["check", str(FLOWS_DIR)])
     assert result.exit_code == 0, result.output
