@@ -85,6 +85,7 @@ def test_a_message_left_on_a_call_reaches_the_worker_with_its_transcription(phon
     edith.press("4821")
     step = edith.press("2")  # leave a message
     assert step.record is not None
+    assert 'finishOnKey="#*0"' in step.xml  # hash when done; star starts again; 0, a person
     edith.leave_message(seconds=15)
     form = {"CallSid": edith.call_sid, "TranscriptionText": "Please ring me after lunch.",
             "TranscriptionStatus": "completed", "AccountSid": "AC" + "0" * 32}

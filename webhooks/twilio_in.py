@@ -72,7 +72,8 @@ def call_answer():
 def call_recording():
     form = request.form
     seconds = form.get("RecordingDuration", "0")
-    inp = Input.recording(form.get("RecordingUrl", ""), int(seconds) if seconds.isdigit() else 0)
+    inp = Input.recording(form.get("RecordingUrl", ""), int(seconds) if seconds.isdigit() else 0,
+                          key=form.get("Digits", ""))
     return _voice_turn(inp)
 
 

@@ -22,6 +22,7 @@ from bot.engine.settings import PAUSE_BETWEEN_SENTENCES_SECONDS
 
 MAX_TWIML_BYTES = 64_000  # Twilio refuses a document over 64 kB (error 11750)
 MIN_TIMEOUT = 10
+RECORD_KEYS = "#*0"  # the keys that end a recording: done, start again, a person
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ def render(replies, urls: CallUrls, settings: VoiceSettings, *, connect_to: str 
         response.dial(connect_to, action=urls.dial, method="POST", timeout=20,
                       caller_id=caller_id)
     elif expect is not None and expect.record:
+        # Hash ends the message; star (start again) and 0 (a person) work here too.
         response.record(action=urls.record, method="POST", max_length=expect.max_seconds or 120,
-                        timeout=_timeout(expect, settings), play_beep=True,  # any key ends it
+                        timeout=_timeout(expect, settings), play_beep=True,
+                        finish_on_key=RECORD_KEYS,
                         transcribe=True, transcribe_callback=urls.transcription)
         response.redirect(urls.answer, method="POST")  # an empty recording calls no action
     elif expect is not None:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from . import settings
-from .matching import as_key, best_phrase, contains_phrase, looks_like_pin, normalise
+from .matching import (
+    as_key,
+    best_phrase,
+    contains_phrase,
+    looks_like_pin,
+    normalise,
+    without_fillers,
+)
 from .model import Commands
 
 
@@ -23,7 +30,7 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
         return cmds.words(name, language)
 
     stripped = (raw or "").strip()
-    if kind == "digits":
+    if kind in ("digits", "recording"):  # a recording ended by * or 0
         for name in ("repeat", "person"):
             if stripped and stripped in keys(name):
                 return name
@@ -49,9 +56,13 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
     for name in ("repeat", "person"):
         if as_key(text) in keys(name):
             return name
+    calm = without_fillers(text)  # "erm, can I talk to somebody please" is "talk to somebody"
     for name in ("person", "repeat"):
-        if _said(text, words(name)):
+        if _said(text, words(name)) or (calm and _said(calm, words(name))):
             return name
+    if channel == "voice" and "wait" in cmds.commands and (
+            _said(text, words("wait")) or (calm and _said(calm, words("wait")))):
+        return "wait"
     if channel == "sms" and "news" in cmds.commands and (
             looks_like_pin(raw, settings.PIN_LENGTH) or _said(text, words("news"))):
         return "news"
@@ -60,10 +71,19 @@ def match_command(cmds: Commands, kind: str, raw: str, *, channel: str, language
     return None
 
 
+# How many more words an answer may have around a phrase and still mean it: "could you say
+# that again please" is asking to hear it again; "the carer did not come again today and
+# mum has not eaten" is a message, not "come again".
+AROUND_A_PHRASE = 5
+
+
 def _said(text: str, phrases: list[str]) -> bool:
-    """The whole answer is the word, or a phrase of two or more words appears in it."""
+    """The whole answer is the word, or a phrase of two or more words appears in a short
+    answer."""
+    length = len(text.split())
     for phrase in phrases:
         norm = normalise(phrase)
-        if text == norm or (" " in norm and contains_phrase(text, norm)):
+        if text == norm or (" " in norm and length <= len(norm.split()) + AROUND_A_PHRASE
+                            and contains_phrase(text, norm)):
             return True
     return False

@@ -41,8 +41,10 @@ class Input:
         return cls("silence")
 
     @classmethod
-    def recording(cls, url: str, seconds: int) -> Input:
-        return cls("recording", url=url, seconds=seconds)
+    def recording(cls, url: str, seconds: int, key: str = "") -> Input:
+        """A message recorded on a call; `key` is the one that ended it (# when done,
+        * to start again, 0 for a person)."""
+        return cls("recording", key or "", url=url, seconds=seconds)
 
     @classmethod
     def dial(cls, status: str) -> Input:
@@ -135,6 +137,8 @@ class State:
     # The language the caller chose in this conversation (a key at the greeting), kept like
     # `verified`. None: the line's default before the PIN, the person's own after it.
     language: str | None = None
+    # The caller asked for more time, or went quiet: every wait from then on is longer.
+    more_time: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

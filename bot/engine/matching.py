@@ -16,8 +16,10 @@ DIGIT_WORDS = {
     "dim": "0", "un": "1", "dau": "2", "dwy": "2", "tri": "3", "tair": "3", "pedwar": "4",
     "pump": "5", "chwech": "6", "saith": "7", "wyth": "8", "naw": "9", "seren": "*",
 }
-YES_WORDS = ("yes", "yeah", "yep", "that is right", "right", "correct", "ie")
-NO_WORDS = ("no", "nope", "not right", "wrong", "that is wrong", "na", "nage", "naddo")
+YES_WORDS = ("yes", "yeah", "yep", "yes that is right", "that is right", "right", "correct",
+             "go on", "ie", "ydw", "ydy")
+NO_WORDS = ("no", "nope", "not right", "not really", "wrong", "that is wrong", "na", "nage",
+            "naddo")
 _CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "cannot", "won't": "will not",
                  "it's": "it is", "i've": "i have", "i'd": "i would", "isn't": "is not",
                  "that's": "that is", "doesn't": "does not", "didn't": "did not"}
@@ -30,6 +32,17 @@ def normalise(text: str) -> str:
         text = re.sub(rf"\b{re.escape(short)}\b", full, text)
     text = re.sub(r"[^\w\s*#]", " ", text)
     return " ".join(text.split())
+
+
+# Words people put around an answer ("erm, yes please", "no thank you"). Only repeat,
+# a person, more time and yes/no look past them: never STOP or START, which Twilio reads
+# as whole texts, so a looser match could never end someone's check-ins.
+_FILLERS = re.compile(r"\b(erm+|um+|uh+|er|ah+|hmm+|please|thank you|thanks|ok|okay|well)\b")
+
+
+def without_fillers(text: str) -> str:
+    """A normalised answer without its fillers: 'erm yes please' -> 'yes'."""
+    return " ".join(_FILLERS.sub(" ", text).split())
 
 
 def contains_phrase(text: str, phrase: str) -> bool:
@@ -100,5 +113,6 @@ def yes_or_no(text: str) -> bool | None:
         return True
     if key == "2":
         return False
-    found = best_phrase(normalise(text), {"yes": list(YES_WORDS), "no": list(NO_WORDS)})
+    words = {"yes": list(YES_WORDS), "no": list(NO_WORDS)}
+    found = best_phrase(without_fillers(normalise(text)), words)
     return None if found is None else found == "yes"

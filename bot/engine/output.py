@@ -30,7 +30,7 @@ class Output:
     def expect(self, kind: str, *, keys=(), hints=(), step: Step | None = None,
                num_digits=None, record=False) -> None:
         keypad_only = self.st.misheard >= settings.MISHEARD_BEFORE_KEYPAD
-        extra = self.ctx.needs.extra_time or self.ctx.needs.relay
+        extra = self.ctx.needs.extra_time or self.ctx.needs.relay or self.st.more_time
         globals_ = tuple(self.cmds.words("repeat", self.lang) + self.cmds.words("person",
                                                                                 self.lang))
         self.replies.append(Expect(
@@ -52,7 +52,8 @@ class Output:
     def timeout(self, step: Step | None) -> int:
         base = (step.timeout if step and step.timeout else settings.NO_INPUT_TIMEOUT_SECONDS)
         needs = self.ctx.needs
-        return base * (settings.EXTRA_TIME_FACTOR if needs.extra_time or needs.relay else 1)
+        longer = needs.extra_time or needs.relay or self.st.more_time
+        return base * (settings.EXTRA_TIME_FACTOR if longer else 1)
 
     def message(self, name: str, **extra) -> None:
         text = self.cmds.messages.get(name)

@@ -128,6 +128,8 @@ class Turn(Output):
     def run_command(self, name: str, inp: Input) -> None:
         if name == "repeat":
             return self.repeat()
+        if name == "wait":
+            return self.more_time()
         if name == "news":  # a fresh request: nothing to return to
             return self.start_request(self.cmds.commands[name].call, inp)
         if name == "danger" and self.low_confidence(inp):
@@ -139,6 +141,14 @@ class Turn(Output):
         target = self.cmds.commands[name].call
         self.push_return()
         self.run(target, self.flows[target].start)
+
+    def more_time(self) -> None:
+        """The caller asked for longer: every wait from now on is longer; ask again."""
+        self.st.more_time = True
+        self.message("more_time")
+        if self.st.step:
+            self.keep_last = True
+            self.ask(self.current_step(), reprompt=True)
 
     def repeat(self) -> None:
         if self.st.last:
@@ -300,6 +310,12 @@ class Turn(Output):
         st.silent_seconds += self.timeout(self.current_step())
         st.silences += 1
         st.tries += 1
+        st.more_time = True  # silence may be someone who needs longer: give it, unasked
+        # Three tries at one step offer another way first (a person, a call back, a text);
+        # only then does a long silence end the call, kindly.
+        if st.tries >= settings.MAX_TRIES and st.flow != self.cmds.on_stuck:
+            st.pending = None
+            return self.stuck()
         if (st.silent_seconds >= settings.SILENCE_LIMIT_SECONDS and st.silences >= 3
                 and st.flow != self.cmds.on_silence):
             st.pending = None

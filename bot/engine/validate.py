@@ -309,7 +309,7 @@ class CommandsChecker(FlowChecker):
                 self.error(cmd.line, f"'{name}' must work with the {key} key",
                            f'Add keys: ["{key}"].', code="command")
         for cmd in cmds.commands.values():
-            if cmd.name != "repeat" and cmd.call is None:
+            if cmd.name not in ("repeat", "wait") and cmd.call is None:
                 self.error(cmd.line, f"command '{cmd.name}' calls no flow",
                            "Add call: and the flow to run.", code="command")
             elif cmd.call is not None and cmd.call not in self.fs.flows:

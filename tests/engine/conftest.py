@@ -53,3 +53,20 @@ def converse(flows):
         return Conversation(flows, **kw)
 
     return make
+
+
+# The phrase corpus (tests/data/phrases.yaml): how many phrases the engine understood,
+# printed at the end of the run.
+PHRASES = pytest.StashKey[dict]()
+
+
+@pytest.fixture
+def phrase_tally(request) -> dict:
+    return request.config.stash.setdefault(PHRASES, {"understood": 0, "total": 0})
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    tally = config.stash.get(PHRASES, None)
+    if tally:
+        terminalreporter.write_line(f"phrases understood: {tally['understood']} of"
+                                    f" {tally['total']} (tests/data/phrases.yaml)")
