@@ -101,6 +101,22 @@ def alert_duty_mobile(number: str, caller: str) -> str:
     return accepted.sid
 
 
+def leave_voicemail(call_sid: str) -> str:
+    """A machine answered a call we made: the call now says who we are and our number
+    (webhooks/twilio_in.py `call_voicemail`), which the machine records."""
+    from bot.delivery.sender import SendError
+
+    runtime = worker_runtime()
+    url = f"{runtime.settings.public_url.rstrip('/')}/twilio/voice/voicemail"
+    try:
+        runtime.sender.redirect_call(sid=call_sid, url=url)
+    except SendError as exc:  # e.g. 21220: the call ended before we could
+        log.info("call %s… was not redirected to the voicemail message: %s", call_sid[:6],
+                 exc.reason)
+        return "call ended"
+    return "voicemail"
+
+
 def run_once(connection: redis.Redis, name: str, seconds: int, work):
     """Run `work()` unless the same sweep already ran within `seconds`; returns its result.
 

@@ -1,8 +1,10 @@
+
 """Delivery under faults, with real `caseline worker` and `caseline scheduler` processes,
 a Redis server of the test's own that it stops and starts (never the machine's), and the
 fake Twilio failing: retries on time, urgent first, outages survived and recovered from
 within the sweep period, sends whose news was lost settled at Twilio."""
 
+import os
 import signal
 import time
 from dataclasses import replace
@@ -203,7 +205,8 @@ def _run_jobs(runtime):
 
     from bot.delivery.queues import queues
 
-    jobs._runtime = runtime
+    # This process, not a forked horse: the shared engine must not be dropped unclosed.
+    jobs._runtime, jobs._runtime_pid = runtime, os.getpid()
     try:
         connection = runtime.redis
         SimpleWorker(queues(connection), connection=connection).work(burst=True)
@@ -304,8 +307,19 @@ def test_a_machine_hears_only_our_number(demo_runtime, live_runtime, fake_twilio
                              is OutboxStatus.NOT_ANSWERED, timeout=30)
     finally:
         _stop(worker)
-    said = fake_twilio.state.conversation(fake_twilio.calls[0]["sid"])
+    [call] = fake_twilio.calls
+    said = fake_twilio.state.conversation(call["sid"])
     assert said.heard and all("Winifred" not in w and "closed" not in w for w in said.heard)
+    # Asynchronous AMD: no silence while Twilio listens; what the machine records first
+    # (the greeting, the PIN question) names nobody, and once Twilio says "machine" the
+    # call is redirected to our number, which it records, and ends.
+    params = fake_twilio.state.find("calls", call["sid"])["params"]
+    assert params["AsyncAmd"] == "true" and params["MachineDetection"] == "DetectMessageEnd"
+    assert "/twilio/voice/amd?outbox=" in params["AsyncAmdStatusCallback"]
+    assert any("Please call us on" in w for w in said.heard) and said.ended_by == "line"
+    with Session(live_runtime.engine) as session:
+        [attempt] = session.exec(select(SendAttempt).where(SendAttempt.outbox_id == row.id))
+    assert attempt.answered_by == "machine_end_beep"
 
 
 def test_after_stop_the_fake_refuses_texts_as_twilio_does(live_runtime, fake_twilio):

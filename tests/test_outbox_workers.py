@@ -1,5 +1,6 @@
 """Real `caseline worker` processes: killed mid-send, pacing across workers, Redis down."""
 
+import os
 import signal
 import time
 from dataclasses import replace
@@ -112,7 +113,8 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fak
 
     from bot.delivery.queues import queues
 
-    jobs._runtime = live_runtime
+    # This process, not a forked horse: the shared engine must not be dropped unclosed.
+    jobs._runtime, jobs._runtime_pid = live_runtime, os.getpid()
     try:
         connection = live_runtime.redis
         SimpleWorker(queues(connection), connection=connection).work(burst=True)

@@ -108,8 +108,12 @@ def test_a_text_from_a_messaging_service_passes(sender):
 def test_a_call_with_machine_detection_and_events_passes(sender):
     accepted = sender.start_call(to="+441134960123", from_="+447700900000",
                                  url="https://caseline.example.org/twilio/voice/outbound?outbox=2",
-                                 status_callback=CALLBACK, timeout=30)
+                                 status_callback=CALLBACK, timeout=30,
+                                 amd_callback="https://caseline.example.org/twilio/voice/amd")
     assert accepted.sid.startswith("CA")
+    # A machine answered: the call is redirected to the voicemail message.
+    sender.redirect_call(sid="CA" + "a" * 32,
+                         url="https://caseline.example.org/twilio/voice/voicemail")
 
 
 def test_looking_up_recent_texts_and_calls_passes(sender):

@@ -151,6 +151,35 @@ def outbound_call_answered():
     return _voice_turn(Input.start(), turn=0, flow=flow, recipient_id=recipient)
 
 
+@bp.post("/twilio/voice/amd")
+@twilio_signed
+def call_machine_detection():
+    """Twilio's verdict on who answered a call we made (asynchronous AMD): the call has
+    been talking all along (only what is safe for a voicemail until the PIN). A machine,
+    detected at the end of its greeting, is sent our number for a message it records."""
+    from bot.delivery import outbox, queues
+
+    runtime = _runtime()
+    form = request.form
+    answered_by, sid = form.get("AnsweredBy", ""), form.get("CallSid", "")
+    with runtime.session() as session:
+        attempt = outbox.find_attempt(session, sid=sid, outbox_id=request.args.get("outbox"),
+                                      attempt_number=request.args.get("attempt"))
+        if attempt is not None and answered_by:
+            attempt.answered_by = answered_by  # the call's outcome counts it (no retry early)
+            session.add(attempt)
+    if answered_by.startswith(("machine", "fax")) and sid:
+        queues.leave_voicemail(runtime, sid)
+    return "", 204
+
+
+@bp.post("/twilio/voice/voicemail")
+@twilio_signed
+def call_voicemail():
+    """What a call we made says once Twilio found a machine: who we are and our number."""
+    return xml(_voicemail(_runtime()))
+
+
 def _voicemail(runtime) -> str:
     """What an answering machine (or anyone, before a PIN) may hear: who we are, our number."""
     settings = runtime.settings

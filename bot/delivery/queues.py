@@ -192,3 +192,17 @@ def wait_for_queue_empty(connection: redis.Redis, seconds: float = 10.0) -> bool
         time.sleep(0.05)
     return False
 
+
+VOICEMAIL_JOB = "bot.jobs.leave_voicemail"
+
+
+def leave_voicemail(runtime: Runtime, call_sid: str) -> None:
+    """A machine answered a call we made: redirect the call to the voicemail message, at
+    once (the urgent queue), while the machine is still recording."""
+    try:
+        _enqueue(runtime.redis, URGENT_QUEUE, f"voicemail-{call_sid}", VOICEMAIL_JOB,
+                 call_sid, at=None)
+    except REDIS_DOWN:
+        # The machine then hears the greeting and the PIN question, which say nothing
+        # about anyone; the call's outcome is counted all the same.
+        log.warning("no voicemail message for call %s…: Redis is unreachable", call_sid[:6])

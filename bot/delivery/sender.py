@@ -80,7 +80,9 @@ class Sender(Protocol):
                   status_callback: str | None) -> Accepted: ...
 
     def start_call(self, *, to: str, from_: str, url: str, status_callback: str,
-                   timeout: int) -> Accepted: ...
+                   timeout: int, amd_callback: str | None = None) -> Accepted: ...
+
+    def redirect_call(self, *, sid: str, url: str) -> None: ...
 
     def find_recent(self, *, channel: str, to: str, since: datetime) -> list[Found]: ...
 
@@ -152,17 +154,33 @@ class TwilioSender:
         return Accepted(message.sid, message.status)
 
     def start_call(self, *, to: str, from_: str, url: str, status_callback: str,
-                   timeout: int) -> Accepted:
+                   timeout: int, amd_callback: str | None = None) -> Accepted:
+        """Start a call. With `amd_callback`, answering-machine detection runs alongside
+        the call (asynchronous AMD): whoever answers hears us at once, never a silence
+        while Twilio listens, and the verdict is posted to `amd_callback` later; a machine
+        is detected at the end of its greeting, so a message left then is recorded whole."""
+        detection = dict(machine_detection="Enable")
+        if amd_callback:
+            detection = dict(machine_detection="DetectMessageEnd", async_amd="true",
+                             async_amd_status_callback=amd_callback,
+                             async_amd_status_callback_method="POST")
         try:
             call = self.client.calls.create(
                 to=to, from_=from_, url=url, method="POST", status_callback=status_callback,
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
-                machine_detection="Enable", timeout=timeout,
+                timeout=timeout, **detection,
             )
         except Exception as exc:  # every client failure is classified, none escapes raw
             raise classify(exc) from exc
         return Accepted(call.sid, call.status)
+
+    def redirect_call(self, *, sid: str, url: str) -> None:
+        """Make a call in progress follow the TwiML at `url` instead (a machine answered)."""
+        try:
+            self.client.calls(sid).update(url=url, method="POST")
+        except Exception as exc:
+            raise classify(exc) from exc
 
     def find_recent(self, *, channel: str, to: str, since: datetime) -> list[Found]:
         """Messages or calls to `to` created since `since`, newest first.

@@ -44,7 +44,7 @@ def send(runtime: Runtime, row_id: int, *, sender=None) -> str:
     callback = (f"{settings.public_url.rstrip('/')}/twilio/status"
                 f"?outbox={row.id}&attempt={attempt.number}")
     try:
-        accepted = _request(runtime, sender, row, callback)
+        accepted = _request(runtime, sender, row, callback, attempt.number)
     except SendError as error:
         with runtime.session() as session:
             # Read afresh, locked: while the request hung, a status callback may have told
@@ -109,7 +109,7 @@ def _deferred_to_window(runtime: Runtime, row_id: int) -> bool:
     return True
 
 
-def _request(runtime: Runtime, sender, row: OutboxMessage, callback: str):
+def _request(runtime: Runtime, sender, row: OutboxMessage, callback: str, attempt: int):
     settings = runtime.settings
     if row.channel == Channel.SMS:
         from_ = (row.from_number or settings.twilio_messaging_service_sid
@@ -117,9 +117,10 @@ def _request(runtime: Runtime, sender, row: OutboxMessage, callback: str):
         return sender.send_text(to=row.to_number, from_=from_, body=row.body,
                                 status_callback=callback)
     from_ = row.from_number or settings.twilio_voice_number or settings.twilio_phone_number
-    url = f"{settings.public_url.rstrip('/')}/twilio/voice/outbound?outbox={row.id}"
-    return sender.start_call(to=row.to_number, from_=from_, url=url, status_callback=callback,
-                             timeout=settings.outbound_ring_seconds)
+    base = f"{settings.public_url.rstrip('/')}/twilio/voice"
+    return sender.start_call(to=row.to_number, from_=from_, url=f"{base}/outbound?outbox={row.id}",
+                             status_callback=callback, timeout=settings.outbound_ring_seconds,
+                             amd_callback=f"{base}/amd?outbox={row.id}&attempt={attempt}")
 
 
 def _pace(runtime: Runtime, row: OutboxMessage) -> None:

@@ -10,6 +10,7 @@ what a machine is told (AnsweredBy=machine_start) and the call ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -34,8 +35,12 @@ class Conversation:
 
 
 def converse(call: dict[str, Any], url: str, method: str, script: list[str], *,
-             answered_by: str | None, validator: RequestValidator) -> Conversation:
-    """Follow the call's TwiML with `script`; never raises (a fake outlives its caller)."""
+             answered_by: str | None, validator: RequestValidator,
+             redirect: Callable[[], tuple[str, str] | None] | None = None) -> Conversation:
+    """Follow the call's TwiML with `script`; never raises (a fake outlives its caller).
+
+    With `redirect` (a machine, under asynchronous AMD) the first document is recorded,
+    nothing is keyed, and the call then follows the redirect if one comes."""
     base = {"CallSid": call["sid"], "AccountSid": call["account_sid"], "From": call["from"],
             "To": call["to"], "Caller": call["from"], "Called": call["to"],
             "Direction": "outbound-api", "ApiVersion": API_VERSION, "CallStatus": "in-progress"}
@@ -45,6 +50,10 @@ def converse(call: dict[str, Any], url: str, method: str, script: list[str], *,
     moves = list(script)
     target: tuple[str, str, dict] | None = (url, method, {})
     try:
+        if redirect is not None:
+            _follow(_fetch(url, method, base, validator), [], said)  # what it records
+            moved = redirect()
+            target = (moved[0], moved[1], {}) if moved else None
         for _ in range(MAX_STEPS):
             if target is None:
                 break
@@ -56,6 +65,20 @@ def converse(call: dict[str, Any], url: str, method: str, script: list[str], *,
                     type(exc).__name__)
         said.ended_by = "error"
     return said
+
+
+def post_amd(call: dict[str, Any], url: str, answered_by: str,
+             validator: RequestValidator) -> None:
+    """Twilio's asynchronous AMD callback: who answered, posted signed to `url`."""
+    params = {"CallSid": call["sid"], "AccountSid": call["account_sid"],
+              "AnsweredBy": answered_by, "MachineDetectionDuration": "2100"}
+    headers = {"X-Twilio-Signature": validator.compute_signature(url, params),
+               "User-Agent": "TwilioProxy/1.1"}
+    try:
+        requests.post(url, data=params, headers=headers, timeout=(2, 10))
+    except requests.RequestException as exc:
+        log.warning("call %s: the AMD callback could not be posted (%s)", call["sid"],
+                    type(exc).__name__)
 
 
 def _fetch(url: str, method: str, params: dict, validator: RequestValidator) -> ElementTree:

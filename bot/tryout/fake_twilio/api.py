@@ -109,7 +109,22 @@ def _register_resource(app: Flask, kind: str, name: str, time_field: str,
         found.pop("params")  # what it was created with is the fake's, not Twilio's
         return json_response(found)
 
+    def redirect(account: str, sid: str) -> Response:
+        """POST to a call: Url (and Method) to follow instead, as Twilio's call update."""
+        params = _form_params(request.form)
+        if not (params.get("Url") or params.get("Twiml") or params.get("Status")):
+            return twilio_error(21205)
+        found = fake_state().redirect_call(sid, params)
+        if found is None:
+            return twilio_error(20404, path=request.path)
+        if found is False:
+            return twilio_error(21220)
+        found.pop("params")
+        return json_response(found)
+
     singular = kind.removesuffix("s")
+    if kind == "calls":
+        app.add_url_rule(f"{base}/<sid>.json", "update_call", redirect, methods=["POST"])
     app.add_url_rule(f"{base}.json", f"create_{singular}", create, methods=["POST"])
     app.add_url_rule(f"{base}.json", f"list_{kind}", list_all, methods=["GET"])
     app.add_url_rule(f"{base}/<sid>.json", f"fetch_{singular}", fetch, methods=["GET"])

@@ -79,13 +79,15 @@ def call_steps(resource: dict[str, Any], params: dict[str, Any], outcome: str, *
         ("initiated", "initiated", {"start_time": True}, {})]
     if outcome != "busy" and outcome != "failed":
         plan.append(("ringing", "ringing", {"status": "ringing"}, {}))
+    # With asynchronous AMD the verdict goes to its own callback, not the status callbacks.
+    told = None if str(params.get("AsyncAmd", "")).lower() == "true" else answered_by
     if outcome in ("answered", "machine"):
-        extra = {"AnsweredBy": answered_by} if answered_by else {}
+        extra = {"AnsweredBy": told} if told else {}
         plan.append(("answered", "in-progress",
                      {"status": "in-progress", "answered_by": answered_by}, extra))
     done = {"CallDuration": str(duration)}
-    if answered_by:
-        done["AnsweredBy"] = answered_by
+    if told:
+        done["AnsweredBy"] = told
     plan.append(("completed", final, {"status": final, "end_time": True,
                                       "duration": str(duration)}, done))
     steps, sequence = [], itertools.count()

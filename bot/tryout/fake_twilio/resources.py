@@ -39,6 +39,7 @@ _ERROR_MESSAGES = {
     20500: "Internal Server Error",
     20503: "Service Unavailable",
     21201: "No 'To' number is specified",
+    21220: "Call is not in-progress. Cannot redirect.",
     21205: "Either a 'Url', 'Twiml' or 'ApplicationSid' parameter is required.",
     21211: "The 'To' number {to} is not a valid phone number.",
     21212: "The 'From' number {from_} is not a valid phone number, shortcode, or alphanumeric"

@@ -26,7 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import phones
 
-from .answerer import Conversation, converse
+from .answerer import Conversation, converse, post_amd
 from .lifecycle import Step, call_steps, message_steps
 from .resources import (
     CALL_OUTCOMES,
@@ -145,6 +145,8 @@ class FakeTwilioState:
         self._running = 0  # scheduled actions being run right now (0 or 1)
         self._dispatcher: threading.Thread | None = None
         self._conversations: dict[str, Conversation] = {}  # call sid -> what was heard
+        self._redirects: dict[str, tuple[str, str]] = {}  # call sid -> (Url, Method) to follow
+        self.redirect_wait = 5.0  # how long a machine records before it hangs up
         self._opted_out: set[str] = set()  # numbers that replied STOP: texts to them fail
         self._handed_over: set[str] = set()  # numbers whose calls are answered outside
         self._answering: dict[str, tuple] = {}  # call sid -> what completes it at hang-up
@@ -302,6 +304,25 @@ class FakeTwilioState:
         if not isinstance(script, list) or not all(isinstance(m, str) for m in script):
             raise ValueError('script is a list of keys to press, "" or "hangup"')
         self._add_rule("answerer", "calls", to, count, {"script": list(script)})
+
+    def redirect_call(self, sid: str, params: dict[str, Any]) -> dict[str, Any] | None | bool:
+        """A call update: the call's resource, None if unknown, False if it has ended."""
+        found = self.find("calls", sid)
+        if found is None:
+            return None
+        if found.get("status") in ("completed", "busy", "failed", "no-answer", "canceled"):
+            return False
+        with self._changed:
+            self._redirects[sid] = (params.get("Url", ""), params.get("Method") or "POST")
+            self._changed.notify_all()
+        log.info("call %s redirected", sid)
+        return found
+
+    def _await_redirect(self, sid: str) -> tuple[str, str] | None:
+        """Wait (a machine recording) for a redirect of the call; None if none came."""
+        with self._changed:
+            self._changed.wait_for(lambda: sid in self._redirects, timeout=self.redirect_wait)
+            return self._redirects.pop(sid, None)
 
     def conversation(self, sid: str) -> Conversation | None:
         """What the answerer of call `sid` heard and pressed, once it has answered."""
@@ -478,7 +499,9 @@ class FakeTwilioState:
             self._plan(record, steps[:-1], params)
             return snapshot
         script = (self.take_rule("answerer", "calls", resource["to"]) or {}).get("script", [])
-        on_answer = partial(self._answer, resource, url, method, script) if url else None
+        amd = params.get("AsyncAmdStatusCallback") \
+            if str(params.get("AsyncAmd", "")).lower() == "true" else None
+        on_answer = partial(self._answer, resource, url, method, script, amd) if url else None
         steps = call_steps(resource, params, outcome, callback_delay=self.callback_delay,
                            update=update, on_answer=on_answer)
         self._plan(record, steps, params)
@@ -516,11 +539,21 @@ class FakeTwilioState:
         return True
 
     def _answer(self, resource: dict[str, Any], url: str, method: str, script: list[str],
-                answered_by: str | None) -> None:
+                amd_callback: str | None, answered_by: str | None) -> None:
         """Someone answered: follow the call's TwiML as they would (the call completes
-        only after this, as on Twilio, where the status callback comes at hang-up)."""
-        said = converse(resource, url, method, script, answered_by=answered_by,
-                        validator=self._validator)
+        only after this, as on Twilio, where the status callback comes at hang-up).
+
+        With asynchronous AMD the call's TwiML is fetched without AnsweredBy and the
+        verdict goes to `amd_callback`; a machine records what it is told, and follows a
+        redirect (a call update) if one comes while it is still recording."""
+        if amd_callback:
+            post_amd(resource, amd_callback, answered_by or "unknown", self._validator)
+        machine = bool(answered_by and answered_by.startswith(("machine", "fax")))
+        said = converse(resource, url, method, script,
+                        answered_by=None if amd_callback else answered_by,
+                        validator=self._validator,
+                        redirect=partial(self._await_redirect, resource["sid"])
+                        if amd_callback and machine else None)
         log.info("call %s answered: %d thing(s) heard, %d answer(s) keyed, ended by the %s",
                  resource["sid"], len(said.heard), len(said.pressed), said.ended_by)
         with self._changed:
