@@ -81,16 +81,13 @@ def spoken_date(value, language: str = "en", today=None) -> str:
 
 def on_date(value, language: str = "en", today=None) -> str:
     """'on Friday 12 December', or 'today': a date as it follows a verb."""
-    day = as_date(value)
-    if day is None:
-        return ""
+    said = spoken_date(value, language, today)
     lang = language if language in _DAYS else "en"
-    near = _near(day, today, lang)
-    if near:
-        return near
+    if not said or said in _NEAR[lang].values():
+        return said
     if lang == "cy":  # "ddydd Gwener 12 Rhagfyr": the day's name takes a soft mutation
-        return "d" + spoken_date(day, lang)[0].lower() + spoken_date(day, lang)[1:]
-    return f"on {spoken_date(day, lang)}"
+        return "d" + said[0].lower() + said[1:]
+    return f"on {said}"
 
 
 _NEAR = {"en": {0: "today", -1: "yesterday", 1: "tomorrow"},
