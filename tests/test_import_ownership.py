@@ -264,3 +264,23 @@ def test_a_contact_window_that_ends_before_it_starts_is_refused_by_line(engine, 
     line = _line_of(path, "contact_window_end: \"09:00\"")
     assert failed.value.errors == [f"{path}:{line}: representative 'R-001' contact_window_end:"
                                    " the contact window must end after it starts"]
+
+
+def test_a_file_without_a_stage_never_clears_a_closure_made_here(demo_runtime, caseline,
+                                                                  tmp_path):
+    """A CSV of cases with empty closure columns and no stage column, on a database whose
+    records have no baselines yet: the closure made here stands."""
+    caseline(*CLOSE)
+    with Session(demo_runtime.engine) as session:
+        for baseline in session.exec(select(ImportBaseline)):
+            session.delete(baseline)
+        session.commit()
+    csv = tmp_path / "cases.csv"
+    csv.write_text("ref,person,worker,closed_at,closure_summary\n"
+                   "SG-100101,P-001,W-101,,\n", encoding="utf-8")
+
+    caseline("import", csv)
+
+    case = _case(demo_runtime)
+    assert case.is_closed and case.closed_at is not None
+    assert case.closure_summary.startswith("Edith is safe")

@@ -25,9 +25,14 @@ AFTER_CLOSURE = ("closure", "feedback")  # contact that only makes sense for a c
 
 def guard(applier, row: Row, case: Case, values: dict[str, Any]) -> dict[str, Any]:
     """The values the ordinary merge may decide; reopens or reports a closed case's stage."""
-    if not case.is_closed or values.get("stage", Stage.CLOSED) == Stage.CLOSED:
-        return values
     base = applier.bases[id(case)][2]
+    if case.is_closed and "stage" not in values:
+        # No stage in the file: its empty closure fields cannot undo a closure made here,
+        # even without a baseline to tell (a record imported before baselines existed).
+        return {name: value for name, value in values.items()
+                if name not in CLOSURE_FIELDS or name in base}
+    if not case.is_closed or values["stage"] == Stage.CLOSED:
+        return values
     reopened = values.get("reopened_at")
     newly_reopened = reopened is not None and plain(reopened) != base.get("reopened_at")
     if newly_reopened and (case.closed_at is None or reopened > case.closed_at):
