@@ -115,5 +115,5 @@ def test_commands_file_must_list_all_twilio_stop_words(tmp_path):
     (tmp_path / "commands.yaml").write_text(text)
     fs = load_flows(paths=[tmp_path / "commands.yaml"], root=tmp_path)
     messages = [str(e) for e in fs.errors]
-    assert "commands.yaml:41: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
+    assert "commands.yaml:44: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
         "on all of them; list every one so the flow agrees." in messages

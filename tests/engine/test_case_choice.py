@@ -225,7 +225,7 @@ def test_option_words_with_placeholders_are_checked_when_flows_load(tmp_path):
         shutil.copy(path, tmp_path / path.name)
     verify = (tmp_path / "verify.yaml").read_text()
     (tmp_path / "verify.yaml").write_text(verify.replace('"{{ choice.name_2 }}"',
-                                                         '"{{ choice.nme_2 }}"'))
+                                                         '"{{ choice.nme_2 }}"', 1))
     fs = load_flows(tmp_path)
     assert [e.message for e in fs.errors] == ["'choice' has no field 'nme_2'"]
 

@@ -341,7 +341,7 @@ def test_welsh_words_work_for_the_global_commands(converse):
     conv.send(Input.start())
     assert conv.replies[-1].locale == "en-GB"  # the number alone never chooses Welsh
     first = conv.send(Input.digits("9"))
-    assert conv.replies[-1].locale == "cy-GB"
+    assert conv.replies[-1].locale == "en-GB"  # no Welsh speech recognition at Twilio
     assert first.endswith(conv.send(Input.speech("eto", 0.9)))  # without the key's pause
     out = conv.send(Input.speech("rhywun", 0.9))
     assert "Byddaf yn eich rhoi drwodd i berson nawr." in out
