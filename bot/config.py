@@ -57,6 +57,7 @@ class Settings:
     timezone: str = "Europe/London"
     instance_dir: str = ""
     organisation_name: str = "Caseline update line"
+    organisation_name_cy: str = ""  # what Welsh callers hear; empty: organisation_name
     # The line's own front door: the numbers and hours every caller hears before the PIN,
     # right for every team (after the PIN, the case's own team's are said instead).
     line_duty_number: str = ""

@@ -40,3 +40,9 @@ def test_custom_days_and_hours():
 
 def test_describe_default_hours():
     assert describe_hours(_team()) == "Monday to Friday, 9am to 5pm"
+
+
+def test_hours_in_welsh_are_said_the_welsh_way():
+    assert describe_hours(_team(), "cy") == "dydd Llun i ddydd Gwener, 9 y bore tan 5 y prynhawn"
+    team = _team(office_days="mon,sat", office_opens=time(10), office_closes=time(18, 30))
+    assert describe_hours(team, "cy") == "dydd Llun, dydd Sadwrn, 10 y bore tan 6:30 yr hwyr"

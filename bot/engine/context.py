@@ -9,7 +9,7 @@ only answer the queries.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -35,9 +35,14 @@ class ServiceInfo:
     office_open: bool
     relay_prefix: str = "18001"
     today: str = ""  # the line's local date (ISO): a date that is today is said "today"
+    # The name and hours in another language: {"cy": {"name": ..., "office_hours": ...}}.
+    in_language: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, language: str = "en") -> dict:
+        """What templates read as `service`, the name and hours in `language` if given."""
+        out = asdict(self)
+        out.update(out.pop("in_language").get(language) or {})
+        return out
 
 
 @dataclass(frozen=True)

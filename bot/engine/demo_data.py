@@ -23,6 +23,8 @@ DEMO = {
         "duty_number": "+441134960001",
         "out_of_hours_number": "+441134960002",
         "office_hours": "9am to 5pm, Monday to Friday",
+        "cy": {"name": "Llinell Newyddion Westshire",
+               "office_hours": "9 y bore tan 5 y prynhawn, dydd Llun i ddydd Gwener"},
         "open_days": [0, 1, 2, 3, 4],
         "opens": "09:00",
         "closes": "17:00",

@@ -185,7 +185,8 @@ class FakeContext(EffectActions):
                            duty_number=s["duty_number"],
                            out_of_hours_number=s["out_of_hours_number"],
                            office_hours=s.get("office_hours", ""), office_open=open_now,
-                           today=local.date().isoformat())
+                           today=local.date().isoformat(),
+                           in_language={k: v for k, v in s.items() if k in ("cy",)})
 
     # ---- for tests: a person's number by fixture key -------------------------------------
     @staticmethod

@@ -25,8 +25,8 @@ _KEY_WORDS = {
 }
 _DAYS = {
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "cy": ["Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn",
-           "Dydd Sul"],
+    "cy": ["dydd Llun", "dydd Mawrth", "dydd Mercher", "dydd Iau", "dydd Gwener", "dydd Sadwrn",
+           "dydd Sul"],
 }
 _OR = {"en": "or", "cy": "neu"}
 _MONTHS = {
@@ -37,6 +37,25 @@ _MONTHS = {
 }
 
 
+# A date said in Welsh: "y deuddegfed o Ragfyr" (the ordinal, then "o" and the month with a
+# soft mutation); written, "12 Rhagfyr" as in English.
+_CY_ORDINALS = ["cyntaf", "ail", "trydydd", "pedwerydd", "pumed", "chweched", "seithfed",
+                "wythfed", "nawfed", "degfed", "unfed ar ddeg", "deuddegfed", "trydydd ar ddeg",
+                "pedwerydd ar ddeg", "pymthegfed", "unfed ar bymtheg", "ail ar bymtheg",
+                "deunawfed", "pedwerydd ar bymtheg", "ugeinfed", "unfed ar hugain",
+                "ail ar hugain", "trydydd ar hugain", "pedwerydd ar hugain", "pumed ar hugain",
+                "chweched ar hugain", "seithfed ar hugain", "wythfed ar hugain",
+                "nawfed ar hugain", "degfed ar hugain", "unfed ar ddeg ar hugain"]
+_CY_MONTHS_AFTER_O = ["Ionawr", "Chwefror", "Fawrth", "Ebrill", "Fai", "Fehefin", "Orffennaf",
+                      "Awst", "Fedi", "Hydref", "Dachwedd", "Ragfyr"]
+
+
+def _cy_day_of_month(day: date) -> str:
+    ordinal = _CY_ORDINALS[day.day - 1]
+    article = "yr" if ordinal[0] in "aeiouwy" else "y"
+    return f"{article} {ordinal} o {_CY_MONTHS_AFTER_O[day.month - 1]}"
+
+
 def press(key, language: str = "en", channel: str = "voice") -> str:
     """'press 1' on a call, 'reply 1' in a text; '*' is 'press star' on a call."""
     key = str(key)
@@ -44,6 +63,25 @@ def press(key, language: str = "en", channel: str = "voice") -> str:
     if channel == "voice":
         key = _KEY_WORDS.get(lang, _KEY_WORDS["en"]).get(key, key)
     return _PRESS[(lang, channel)].format(key=key)
+
+
+def the_case(case: dict, language: str = "en") -> str:
+    """'your case' to the person, 'Rose's case' to anyone else; in Welsh 'eich achos' and
+    'achos Rose' (the owner follows the noun, so English's 'whose' cannot be reused)."""
+    whose, name = _field(case, "whose"), _field(case, "person_first_name") or ""
+    if not whose:
+        return ""
+    if language == "cy":
+        return "eich achos" if whose == "your" else f"achos {name}"
+    return f"{whose} case"
+
+
+def _field(case, name: str):
+    """A field of a plain dict or of the runner's guarded view (which records it as shown)."""
+    try:
+        return case[name]
+    except (KeyError, AttributeError):
+        return None
 
 
 def either(names, language: str = "en") -> str:
@@ -66,9 +104,10 @@ def as_date(value) -> date | None:
     return datetime.fromisoformat(str(value)).date()
 
 
-def spoken_date(value, language: str = "en", today=None) -> str:
+def spoken_date(value, language: str = "en", today=None, channel: str = "sms") -> str:
     """'Friday 12 December' (no year, no 'th'); 'today', 'yesterday' or 'tomorrow' when
-    `today` (a date or ISO string) makes it so."""
+    `today` (a date or ISO string) makes it so. Welsh: 'dydd Gwener 12 Rhagfyr' in a text,
+    'dydd Gwener, y deuddegfed o Ragfyr' on a call, as a Welsh speaker says it."""
     day = as_date(value)
     if day is None:
         return ""
@@ -76,17 +115,19 @@ def spoken_date(value, language: str = "en", today=None) -> str:
     near = _near(day, today, lang)
     if near:
         return near
+    if lang == "cy" and channel == "voice":
+        return f"{_DAYS[lang][day.weekday()]}, {_cy_day_of_month(day)}"
     return f"{_DAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]}"
 
 
-def on_date(value, language: str = "en", today=None) -> str:
+def on_date(value, language: str = "en", today=None, channel: str = "sms") -> str:
     """'on Friday 12 December', or 'today': a date as it follows a verb."""
-    said = spoken_date(value, language, today)
+    said = spoken_date(value, language, today, channel)
     lang = language if language in _DAYS else "en"
     if not said or said in _NEAR[lang].values():
         return said
     if lang == "cy":  # "ddydd Gwener 12 Rhagfyr": the day's name takes a soft mutation
-        return "d" + said[0].lower() + said[1:]
+        return "d" + said
     return f"on {said}"
 
 
@@ -102,7 +143,8 @@ def _near(day: date, today, lang: str) -> str:
 
 
 def spoken_time(value, language: str = "en") -> str:
-    """'2pm', '2:30pm', '12pm' from a time, a datetime or an ISO string."""
+    """'2pm', '2:30pm', '12pm' from a time, a datetime or an ISO string; in Welsh
+    '2 y prynhawn', '10:30 y bore' (morning, afternoon, evening: yb, yp, yh in writing)."""
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
@@ -111,8 +153,11 @@ def spoken_time(value, language: str = "en") -> str:
         value = time.fromisoformat(value) if "T" not in value else datetime.fromisoformat(
             value).time()
     hour = value.hour % 12 or 12
-    suffix = "am" if value.hour < 12 else "pm"
     minutes = f":{value.minute:02d}" if value.minute else ""
+    if language == "cy":
+        part = "y bore" if value.hour < 12 else "y prynhawn" if value.hour < 18 else "yr hwyr"
+        return f"{hour}{minutes} {part}"
+    suffix = "am" if value.hour < 12 else "pm"
     return f"{hour}{minutes}{suffix}"
 
 

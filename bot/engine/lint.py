@@ -135,8 +135,8 @@ class FlowLint:
         self.grade_row(self.flow.name)
 
     def budget(self, lang: str) -> int:
-        if self.flow.sms_parts:
-            return self.flow.sms_parts
+        if self.flow.one_text_parts(lang):
+            return self.flow.one_text_parts(lang)
         cmds = self.fs.commands
         if cmds and lang in cmds.languages:
             return int(cmds.languages[lang].get("sms_parts", 2))
@@ -152,7 +152,7 @@ class FlowLint:
             self.add(ERROR, first, f"the step says {len(spoken)} characters on a call",
                      f"Keep a step under {settings.VOICE_STEP_MAX_CHARS}; split it.", step, "voice")
         if says:
-            self.sms_row(step, lang, says, budget, bool(self.flow.sms_parts), first)
+            self.sms_row(step, lang, says, budget, bool(self.flow.one_text_parts(lang)), first)
         if step.send_text is not None:
             say = self.render(step.send_text, lang, "sms", "longest", step=step)
             if say is not None:

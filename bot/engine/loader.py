@@ -216,15 +216,38 @@ def _read_flow(data: LineDict, r: Reader) -> Flow | None:
         r.step = None
     start = data.get("start") or (next(iter(steps)) if steps else "")
     sms_parts = data.get("sms_parts")
-    if sms_parts is not None and not (isinstance(sms_parts, int) and sms_parts >= 1):
+    if isinstance(sms_parts, dict):
+        sms_parts = _parts_by_language(sms_parts, languages, data.line_of("sms_parts"), r)
+    elif sms_parts is not None and not _whole(sms_parts):
         r.problem(data.line_of("sms_parts"), "sms_parts must be a whole number",
-                  "Write sms_parts: 1 for a one-part text.", "type")
+                  "Write sms_parts: 1 for a one-part text, or {en: 2, cy: 4}.", "type")
         sms_parts = None
     flow = Flow(name=name, file=r.file, line=data.line_of("flow"), start=str(start), steps=steps,
                 description=str(data.get("description", "")), kind=kind,
                 languages=[str(x) for x in languages], sms_parts=sms_parts,
                 start_line=data.line_of("start"))
     return flow
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _parts_by_language(parts: dict, languages: list, line: int, r: Reader) -> dict | None:
+    """`sms_parts: {en: 2, cy: 4}`: a whole number for each of the flow's languages."""
+    out = {}
+    for lang in languages:
+        value = parts.get(lang)
+        if not _whole(value):
+            r.problem(line, f"sms_parts has no whole number for '{lang}'",
+                      f"Write sms_parts: {{{', '.join(f'{x}: 2' for x in languages)}}}.", "type")
+            return None
+        out[str(lang)] = value
+    for lang in parts:
+        if lang not in languages:
+            r.problem(line, f"sms_parts names '{lang}', which the flow does not declare",
+                      "Add it to languages:, or remove it from sms_parts.", "language")
+    return out
 
 
 def _read_step(step_id: str, node, line: int, r: Reader) -> Step | None:

@@ -116,12 +116,20 @@ class Flow:
     description: str = ""
     kind: str = "shared"
     languages: list[str] = field(default_factory=lambda: ["en"])
-    sms_parts: int | None = None
+    # One text's budget: a number for every language, or per language ({en: 2, cy: 4}:
+    # Welsh keeps its accents, so its texts are UCS-2 and need more parts).
+    sms_parts: int | dict[str, int] | None = None
     start_line: int = 0
     flowset: FlowSet | None = field(default=None, repr=False, compare=False)
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
+
+    def one_text_parts(self, language: str) -> int | None:
+        """The parts one text of this flow may take in `language`, if the flow says."""
+        if isinstance(self.sms_parts, dict):
+            return self.sms_parts.get(language)
+        return self.sms_parts
 
 
 @dataclass

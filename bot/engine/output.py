@@ -155,9 +155,9 @@ class Output:
         verified = self.st.verified
         if self._service is None or self._service_for != (verified or {}).get("id"):
             who = Verified(**verified) if verified else None
-            self._service = self.ctx.service(who).to_dict()
+            self._service = self.ctx.service(who)
             self._service_for = who.id if who else None
-        return self._service
+        return self._service.to_dict(self.lang)
 
     def cond(self, expression: str, *, told: bool = False) -> bool:
         """Evaluate a condition. With `told`, it decides whether a sentence is said, so the

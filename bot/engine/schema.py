@@ -110,7 +110,7 @@ MESSAGE_VALUES: dict[str, Field] = {
     "key": Field("text", "9", "9"),
 }
 
-HELPERS = ("press", "date", "on", "time", "phone")
+HELPERS = ("press", "date", "on", "time", "phone", "the_case")
 
 # A value saved from an answer (`save:`): free text, shown back rarely.
 SAVED = Field("text", "x" * 40, "a message")

@@ -43,13 +43,16 @@ def compile_condition(source: str):
     return ENV.compile_expression(source)
 
 
-def helpers(language: str, channel: str, today: str | None = None) -> dict:
+def helpers(language: str, channel: str, today: str | None = None,
+            values: dict | None = None) -> dict:
     """The functions templates may call, bound to a language, a channel and today's date
     (so a date that is today, yesterday or tomorrow is said that way)."""
+    values = values or {}
     return {
+        "the_case": lambda: forms.the_case(values.get("case") or {}, language),
         "press": lambda key: forms.press(key, language, channel),
-        "date": lambda value: forms.spoken_date(value, language, today),
-        "on": lambda value: forms.on_date(value, language, today),
+        "date": lambda value: forms.spoken_date(value, language, today, channel),
+        "on": lambda value: forms.on_date(value, language, today, channel),
         "time": lambda value: forms.spoken_time(value, language),
         "phone": lambda number: f"{NUMBER_START}{number}{NUMBER_END}" if number else "",
     }
@@ -58,7 +61,7 @@ def helpers(language: str, channel: str, today: str | None = None) -> dict:
 def render(source: str, values: dict, language: str, channel: str) -> str:
     """Render a template; phone numbers come back wrapped in markers (see `split_numbers`)."""
     today = (values.get("service") or {}).get("today")
-    text = compile_template(source).render({**values, **helpers(language, channel, today)})
+    text = compile_template(source).render({**values, **helpers(language, channel, today, values)})
     return " ".join(text.split())
 
 
@@ -126,9 +129,12 @@ def _check_node(node, known: set[str], plain: set[str]) -> tuple[str, str] | Non
             return (f"'{owner}' has no fields", f"Write {{{{ {owner} }}}} on its own.")
     if isinstance(node, nodes.Call):
         if not (isinstance(node.node, nodes.Name) and node.node.name in schema.HELPERS):
-            return ("only press(), date(), on(), time() and phone() may be called",
+            return ("only press(), date(), on(), time(), phone() and the_case() may be called",
                     "Remove the call, or use one of those helpers.")
-        if len(node.args) != 1 or node.kwargs:
+        if node.node.name == "the_case":
+            if node.args or node.kwargs:
+                return ("the_case() takes no value", "Write {{ the_case() }}.")
+        elif len(node.args) != 1 or node.kwargs:
             return (f"{node.node.name}() takes exactly one value",
                     f"Write it like {node.node.name}(1) or {node.node.name}(case.next_contact).")
     if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:

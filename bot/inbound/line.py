@@ -290,7 +290,10 @@ class LineContext(EffectActions):
                            out_of_hours_number=team.out_of_hours_number,
                            office_hours=describe_hours(team),
                            office_open=is_office_open(team, self.now, s.tz),
-                           today=self.now.astimezone(s.tz).date().isoformat())
+                           today=self.now.astimezone(s.tz).date().isoformat(),
+                           in_language={"cy": {
+                               "name": s.organisation_name_cy or s.organisation_name,
+                               "office_hours": describe_hours(team, "cy")}})
 
     def _case_shaping_call(self, verified_id: str | None = None) -> Case | None:
         """The case of whoever proved who they are, or whom we contacted; before the PIN

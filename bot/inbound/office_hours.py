@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from bot.config import DAY_NAMES
+from bot.engine.forms import spoken_time
 from bot.models import Team
 
 
@@ -30,19 +31,30 @@ def is_office_open(team: Team, now: datetime, tz: ZoneInfo, region: str = "ENG")
     return team.office_opens <= local.time().replace(tzinfo=None) < team.office_closes
 
 
-def describe_hours(team: Team) -> str:
-    """Office hours in words a caller understands, e.g. 'Monday to Friday, 9am to 5pm'."""
+_DAY_WORDS = {
+    "en": {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+           "fri": "Friday", "sat": "Saturday", "sun": "Sunday"},
+    "cy": {"mon": "dydd Llun", "tue": "dydd Mawrth", "wed": "dydd Mercher", "thu": "dydd Iau",
+           "fri": "dydd Gwener", "sat": "dydd Sadwrn", "sun": "dydd Sul"},
+}
+
+
+def describe_hours(team: Team, language: str = "en") -> str:
+    """Office hours in words a caller understands: 'Monday to Friday, 9am to 5pm'; in
+    Welsh 'dydd Llun i ddydd Gwener, 9 y bore tan 5 y prynhawn'."""
     days = [d.strip().lower() for d in team.office_days.split(",") if d.strip()]
-    names = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
-             "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+    names = _DAY_WORDS.get(language, _DAY_WORDS["en"])
+    opens, closes = spoken_time(team.office_opens, language), spoken_time(team.office_closes,
+                                                                           language)
+    if language == "cy":
+        if days == list(DAY_NAMES[: len(days)]) and len(days) > 1:
+            # "i" softens what follows: "i ddydd Gwener".
+            span = f"{names[days[0]]} i d{names[days[-1]]}"
+        else:
+            span = ", ".join(names.get(d, d) for d in days)
+        return f"{span}, {opens} tan {closes}"
     if days == list(DAY_NAMES[: len(days)]) and len(days) > 1:
         span = f"{names[days[0]]} to {names[days[-1]]}"
     else:
         span = ", ".join(names.get(d, d) for d in days)
-    return f"{span}, {_clock(team.office_opens)} to {_clock(team.office_closes)}"
-
-
-def _clock(moment) -> str:
-    hour = moment.hour % 12 or 12
-    suffix = "am" if moment.hour < 12 else "pm"
-    return f"{hour}{suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d}{suffix}"
+    return f"{span}, {opens} to {closes}"

@@ -68,7 +68,7 @@ EXPECTED = {
     "reserved_save": "broken/reserved_save.yaml:6: flow 'reserved_save' step 'ask_message': "
     "save: 'case' cannot be used as a name. Choose another name; these are taken: caller, "
     "case, channel, choice, date, dial, heard, key, language, last, may, on, phone, pin_check, "
-    "press, service, time.",
+    "press, service, the_case, time.",
     "ask_no_answer": "broken/ask_no_answer.yaml:4: flow 'ask_no_answer' step 'question': the "
     "step asks but gives no way to answer. Add options: (choices) or input: "
     "pin/number/message.",
@@ -115,5 +115,5 @@ def test_commands_file_must_list_all_twilio_stop_words(tmp_path):
     (tmp_path / "commands.yaml").write_text(text)
     fs = load_flows(paths=[tmp_path / "commands.yaml"], root=tmp_path)
     messages = [str(e) for e in fs.errors]
-    assert "commands.yaml:44: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
+    assert "commands.yaml:46: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
         "on all of them; list every one so the flow agrees." in messages

@@ -21,7 +21,7 @@ def test_check_reports_unknown_names_fields_and_calls():
         "{{ nme }} {{ case.wrkr }} {{ caller.first_name.upper() }} {{ x | attr('y') }}", set())]
     assert "unknown placeholder 'nme'" in messages
     assert "'case' has no field 'wrkr'" in messages
-    assert "only press(), date(), on(), time() and phone() may be called" in messages
+    assert "only press(), date(), on(), time(), phone() and the_case() may be called" in messages
     assert "the filter 'attr' is not allowed" in messages
 
 
@@ -56,11 +56,40 @@ def test_dates_and_times_as_people_say_them():
     assert forms.spoken_date(date(2025, 12, 12)) == "Friday 12 December"
     assert forms.spoken_date("2025-12-12") == "Friday 12 December"
     assert forms.spoken_date(datetime(2025, 9, 30, 9)) == "Tuesday 30 September"
-    assert forms.spoken_date("2025-12-12", "cy") == "Dydd Gwener 12 Rhagfyr"
+    assert forms.spoken_date("2025-12-12", "cy") == "dydd Gwener 12 Rhagfyr"
     assert forms.spoken_time(time(14, 0)) == "2pm"
     assert forms.spoken_time(time(14, 30)) == "2:30pm"
     assert forms.spoken_time(time(0, 5)) == "12:05am"
     assert forms.spoken_time("12:00") == "12pm"
+
+
+@pytest.mark.parametrize("day,written,spoken", [
+    ("2025-12-12", "dydd Gwener 12 Rhagfyr", "dydd Gwener, y deuddegfed o Ragfyr"),
+    ("2026-03-01", "dydd Sul 1 Mawrth", "dydd Sul, y cyntaf o Fawrth"),
+    ("2026-05-02", "dydd Sadwrn 2 Mai", "dydd Sadwrn, yr ail o Fai"),
+    ("2026-07-11", "dydd Sadwrn 11 Gorffennaf", "dydd Sadwrn, yr unfed ar ddeg o Orffennaf"),
+    ("2026-01-31", "dydd Sadwrn 31 Ionawr", "dydd Sadwrn, yr unfed ar ddeg ar hugain o Ionawr"),
+    ("2026-11-18", "dydd Mercher 18 Tachwedd", "dydd Mercher, y deunawfed o Dachwedd"),
+])
+def test_welsh_dates_written_and_said_the_welsh_way(day, written, spoken):
+    assert forms.spoken_date(day, "cy", channel="sms") == written
+    assert forms.spoken_date(day, "cy", channel="voice") == spoken
+    # After a verb the day's name takes a soft mutation: "ddydd Gwener".
+    assert forms.on_date(day, "cy", channel="voice") == "d" + spoken
+    assert forms.on_date(day, "cy", today=day) == "heddiw"
+
+
+def test_welsh_times_and_whose_case():
+    assert forms.spoken_time(time(10, 0), "cy") == "10 y bore"
+    assert forms.spoken_time(time(14, 30), "cy") == "2:30 y prynhawn"
+    assert forms.spoken_time(time(19, 0), "cy") == "7 yr hwyr"
+    person = {"whose": "your", "person_first_name": "Rose"}
+    relative = {"whose": "Rose's", "person_first_name": "Rose"}
+    assert forms.the_case(person, "en") == "your case"
+    assert forms.the_case(relative, "en") == "Rose's case"
+    assert forms.the_case(person, "cy") == "eich achos"
+    assert forms.the_case(relative, "cy") == "achos Rose"
+    assert forms.the_case({}, "cy") == ""
 
 
 @pytest.mark.parametrize("number,shown,groups", [
