@@ -37,6 +37,10 @@ class ConfigError(Exception):
         super().__init__(f"Caseline cannot start: {len(problems)} setting(s) to fix:\n{lines}")
 
 
+DEFAULT_NAME = "Caseline update line"
+DEFAULT_NAME_CY = "Llinell Newyddion Caseline"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the service reads; documented in `.env.example`."""
@@ -56,8 +60,8 @@ class Settings:
     pin_key: str = ""
     timezone: str = "Europe/London"
     instance_dir: str = ""
-    organisation_name: str = "Caseline update line"
-    organisation_name_cy: str = ""  # what Welsh callers hear; empty: organisation_name
+    organisation_name: str = DEFAULT_NAME
+    organisation_name_cy: str = ""  # what Welsh callers hear (see `name_in_welsh`)
     # The line's own front door: the numbers and hours every caller hears before the PIN,
     # right for every team (after the PIN, the case's own team's are said instead).
     line_duty_number: str = ""
@@ -80,6 +84,14 @@ class Settings:
     log_format: str = ""  # json or text; default json in production, text elsewhere
     log_level: str = ""  # default INFO for the services, WARNING for commands run by hand
     speech_end_seconds: int = 3
+
+    @property
+    def name_in_welsh(self) -> str:
+        """ORGANISATION_NAME_CY; unset, the Welsh of the default name, or the name as set."""
+        if self.organisation_name_cy:
+            return self.organisation_name_cy
+        return DEFAULT_NAME_CY if self.organisation_name == DEFAULT_NAME else \
+            self.organisation_name
 
     @property
     def is_production(self) -> bool:

@@ -310,7 +310,7 @@ def test_the_line_calls_you_and_you_answer_in_the_chat(line, fake_twilio):
     assert result.exit_code == 0, out
     assert "[the line is calling you from 07700 900000: answer? y/n]" in out
     heard = out.split("you> 6045", 1)[1]
-    assert "We have closed" in heard
+    assert "We closed" in heard
     assert "please call 0 1 1 3, 4 9 6, 0 0 0 0" in heard  # her team's, not the front door
     assert "[the call has ended]" in out
     fake_twilio.wait_for(lambda: _closure_status(line) is OutboxStatus.ANSWERED, timeout=10)

@@ -295,7 +295,7 @@ def test_the_fake_answers_our_call_and_follows_its_twiml(demo_runtime, live_runt
     said = fake_twilio.state.conversation(call["sid"])
     assert said.pressed == script
     assert any("PIN" in words for words in said.heard)
-    assert any("We have closed" in words for words in said.heard) is heard_closure
+    assert any("We closed" in words for words in said.heard) is heard_closure
 
 
 def test_a_machine_hears_only_our_number(demo_runtime, live_runtime, fake_twilio, morning):

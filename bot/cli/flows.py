@@ -1,4 +1,4 @@
-"""`caseline flows check|test`: validate, lint and test the conversation flows.
+"""`caseline flows check|test|review`: validate, lint and test the conversation flows.
 
 Registered in `bot/cli/main.py`; `caseline chat` is in `bot/tryout/chat.py`.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 
 from bot.config import default_flows_dir
-from bot.engine import load_flows
+from bot.engine import load_flows, review
 from bot.engine.convtest import format_result, load_tests, run_test
 from bot.engine.lint import lint
 
-__all__ = ["check", "flows", "grade_table", "sms_table", "test"]
+__all__ = ["check", "flows", "grade_table", "review_texts", "sms_table", "test"]
 
 def _dir(directory: str | None) -> Path:
     return Path(directory) if directory else default_flows_dir()
@@ -39,6 +39,7 @@ def check(directory: str | None) -> None:
     if report:
         click.echo(sms_table(report))
         click.echo(grade_table(report))
+        click.echo(review.table(review.rows(fs)))
     over_budget = _timing(fs) if not fs.errors else []
     warnings = sum(not p.is_error for p in problems)
     errors = len(problems) - warnings + len(over_budget)
@@ -87,6 +88,19 @@ def _table(rows) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                      for r in rows)
+
+
+@flows.command("review")
+@click.argument("language", default="cy")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--all", "show_all", is_flag=True, help="Include files already reviewed.")
+def review_texts(language: str, directory: str | None, show_all: bool) -> None:
+    """A reviewer's worksheet: every LANGUAGE text (default cy) beside its English, with
+    file and line, for the files no speaker of it has reviewed yet."""
+    fs = load_flows(_dir(directory))
+    sheet = review.worksheet(fs, language, only_unreviewed=not show_all)
+    click.echo(sheet or f"Every {review.LANGUAGE_NAMES.get(language, language)} text has been "
+               "reviewed.")
 
 
 @flows.command("test")

@@ -33,6 +33,11 @@ class ActionCall:
         return bool(self.scratch.get(PIN_TYPED))
 
     @property
+    def language(self) -> str:
+        """The conversation's language: the caller's choice (9), else the context's."""
+        return getattr(self.state, "language", None) or self.ctx.language
+
+    @property
     def who(self) -> Verified | None:
         data = self.values.get("_who")
         return Verified(**data) if data else None
@@ -105,7 +110,10 @@ def choice_values(choices: tuple[Verified, ...] = (), language: str = "en") -> d
 
 def last_values(data: dict | None = None) -> dict:
     """The `last` object: the caller's own last contact, or empty values when there is none."""
-    return {"kind": "", "date": None, "passed_to": "", **(data or {})}
+    out = {"kind": "", "date": None, "passed_to": "", **(data or {})}
+    # A flow in another language says the duty team in its own words ("y tîm dyletswydd").
+    out["to_duty"] = out["passed_to"] == settings.DUTY_TEAM_NAME
+    return out
 
 
 def _as_data(who: Verified) -> dict:
@@ -168,7 +176,7 @@ def _apply_pin(call: ActionCall, result: PinResult) -> None:
         call.values["_who"] = _as_data(who)
     elif result.ok and len(result.choices) > 1:
         # The PIN fits several cases: nobody is verified until the caller says which.
-        choice = choice_values(tuple(result.choices), call.ctx.language)
+        choice = choice_values(tuple(result.choices), call.language)
         call.values["choice"] = choice
         if not choice["too_many"]:
             call.values["_choices"] = [_as_data(c) for c in result.choices]
@@ -281,7 +289,7 @@ def case_view(record: dict, now, service) -> dict:
     if cover:
         view["contact_name"], view["contact_number"] = cover, view.get("cover_number")
     elif away:
-        view["contact_name"], view["contact_number"] = "the duty team", service.duty_number
+        view["contact_name"], view["contact_number"] = settings.DUTY_TEAM_NAME, service.duty_number
     else:
         view["contact_name"], view["contact_number"] = name, view.get("worker_number")
     view["contact_first_name"] = (view["contact_name"] or "").split(" ")[0]

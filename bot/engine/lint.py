@@ -30,6 +30,13 @@ CONTRACTION_RE = re.compile(
     r"\b(it|that|what|there|here|he|she|let|who|where)['’]s\b", re.IGNORECASE)
 PRESS_FOR_RE = re.compile(r"\b(press|reply|say)\s+\S+\s+for\b", re.IGNORECASE)
 LITERAL_KEY_RE = re.compile(r"\b(press|reply)\s+(\d|star|hash)\b", re.IGNORECASE)
+# Welsh words written without their accent to keep a text GSM-7: cheaper, but misspelt.
+# The accents stay (issue 13) and `flows check` counts the UCS-2 cost honestly.
+WELSH_ACCENTS = {"tim": "tîm", "ol": "ôl", "nol": "nôl", "ffon": "ffôn", "ty": "tŷ",
+                 "dwr": "dŵr", "gwr": "gŵr", "siwr": "siŵr", "a phosib": "â phosib",
+                 "a phosibl": "â phosibl", "cysylltu a": "cysylltu â"}
+WELSH_ACCENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(
+    WELSH_ACCENTS, key=len, reverse=True)) + r")(?![\w'’])", re.IGNORECASE)
 STOP_ASK_RE = re.compile(r"\b(reply|text|send|say)\s+[\"'“‘]?(" + "|".join(TWILIO_STOP_WORDS)
                          + r")\b", re.IGNORECASE)
 
@@ -164,9 +171,12 @@ class FlowLint:
         body = render_text(says)
         if not body:
             return
-        whole = cost(body)
-        texts = sms_messages(says, budget)
-        parts = max(cost(t).parts for t in texts)
+        # Welsh is costed as UCS-2 even without an accent of its own: the names, news and
+        # service name said in it may carry one (Siân, Dŵr), and then the text is UCS-2.
+        ucs2 = lang != "en"
+        whole = cost(body, ucs2)
+        texts = sms_messages(says, budget, ucs2)
+        parts = max(cost(t, ucs2).parts for t in texts)
         ok = True
         if lang == "en" and whole.encoding != "GSM-7":
             ok = False
@@ -175,11 +185,16 @@ class FlowLint:
                      "English texts must be GSM-7: use plain quotes, dashes and letters.", step,
                      "sms")
         for say in says:
-            if cost(render_text([say])).parts > budget:
+            if cost(render_text([say]), ucs2).parts > budget:
                 ok = False
-                self.add(ERROR, line, f"a sentence takes {cost(render_text([say])).parts} "
+                self.add(ERROR, line, f"a sentence takes {cost(render_text([say]), ucs2).parts} "
                          f"parts with the longest values ({lang}), over the budget of {budget}",
                          "Shorten it, or split it into two steps.", step, "sms")
+        if ucs2 and parts > budget and ok:
+            ok = False
+            self.add(ERROR, line, f"a text takes {parts} parts with the longest values ({lang}, "
+                     f"costed as UCS-2), over the budget of {budget}",
+                     "Shorten it, or split it into two steps.", step, "sms")
         if one_text and len(texts) > 1:
             ok = False
             self.add(ERROR, line, f"this text must fit in one message of {budget} part(s) "
@@ -202,9 +217,30 @@ class FlowLint:
             for channel in ("voice", "sms"):
                 say = self.render(text, "en", channel, "typical", step=step)
                 if say is not None:
-                    # A phone number counts as one plain word here; it is read in digit groups.
-                    words = "".join(s.text if not s.number else "number" for s in say.segments)
-                    self.check_english(words, text.line, step)
+                    self.check_english(_words(say), text.line, step)
+            for lang in text.by_language:
+                if lang != "en":
+                    self.check_other_language(text, lang, step)
+
+    def check_other_language(self, text: Text, lang: str, step: Step | None) -> None:
+        """Welsh (and any other language): its accents kept, its sentences as short."""
+        sources = text.by_language[lang].values() if lang == "cy" else ()
+        lost = dict.fromkeys(m.group(1) for src in sources for m in WELSH_ACCENT_RE.finditer(src))
+        for word in lost:
+            if word:
+                self.add(ERROR, text.line, f"'{word}' has lost its accent",
+                         f"Write '{WELSH_ACCENTS[word.lower()]}': Welsh keeps its accents "
+                         "(the text's cost is counted as UCS-2).", step, "accent")
+        for channel in text.channels(lang):
+            say = self.render(text, lang, channel, "typical", step=step)
+            if say is None:
+                continue
+            for sentence in readability.sentences(_words(say)):
+                n = len(readability.words(sentence))
+                if n > settings.SENTENCE_WORDS_FAIL:
+                    self.add(ERROR, text.line, f"a sentence has {n} words ({lang})",
+                             f"Split it: at most {settings.SENTENCE_WORDS_FAIL} words.", step,
+                             "sentence")
 
     def check_english(self, text: str, line: int, step: Step | None) -> None:
         if text not in self.english:
@@ -317,6 +353,12 @@ class FlowLint:
             self.add(WARNING, self.flow.line, f"the reading grade is {g}, above "
                      f"{settings.MAX_GRADE}", "Use shorter sentences and shorter words.", None,
                      "grade")
+
+
+def _words(say: Say) -> str:
+    """The words of a rendered text; a phone number counts as one plain word (it is read in
+    digit groups)."""
+    return "".join(s.text if not s.number else "number" for s in say.segments)
 
 
 def _true(expression: str, values: dict) -> bool:

@@ -27,15 +27,18 @@ from .model import (
     Step,
     Text,
 )
+from .review import LANGUAGE_NAMES, MACHINE_CHECKED, Review
 from .yamlnodes import LineDict, LineList
 
-FLOW_KEYS = ("flow", "description", "kind", "languages", "start", "steps", "sms_parts")
+FLOW_KEYS = ("flow", "description", "kind", "languages", "review", "start", "steps",
+             "sms_parts")
 STEP_KEYS = ("say", "ask", "after", "action", "args", "options", "input", "digits", "save", "next",
              "then", "else", "send_text", "end", "return", "timeout", "note")
 OPTION_KEYS = ("key", "say", "words", "goto", "call", "if", "confirm", "pin", "language")
 RULE_KEYS = ("if", "goto", "call", "then")
 LINE_KEYS = ("if", "text", "language")
-COMMANDS_KEYS = ("languages", "commands", "messages", "on_stuck", "on_silence")
+COMMANDS_KEYS = ("languages", "review", "commands", "messages", "on_stuck", "on_silence")
+REVIEW_KEYS = ("by", "on", "texts")
 COMMAND_KEYS = ("keys", "words", "call")
 CHANNEL_KEYS = ("any",) + CHANNELS
 KNOWN_LANGUAGES = ("en", "cy", "gd", "ga", "pl", "ur", "pa", "bn", "gu", "ar", "ro", "so")
@@ -108,6 +111,47 @@ class Reader:
                     for lang, ws in value.items()}
         self.problem(line, "words must be a list", "Write words: [call me, ring me].", "type")
         return {}
+
+    def review(self, data: LineDict, languages) -> dict[str, Review]:
+        """`review: {cy: machine-checked}` or `{cy: {by:, on:, texts:}}`, for every language
+        but English: how far its words can be trusted (see `review.py`)."""
+        node = data.get("review")
+        line = data.line_of("review")
+        others = [str(lang) for lang in languages if lang != "en"]
+        if node is None:
+            node = {}
+        elif not isinstance(node, LineDict):
+            self.problem(line, "review must say, per language, who has read its texts",
+                         f"Write review: {{{others[0] if others else 'cy'}: "
+                         f"{MACHINE_CHECKED}}}.", "review")
+            node = {}
+        out = {}
+        for lang in others:
+            mark = node.get(lang)
+            at = node.line_of(lang) if lang in node else \
+                line if "review" in data else data.line_of("languages")
+            name = LANGUAGE_NAMES.get(lang, lang)
+            if mark is None:
+                self.problem(at, f"the {name} texts have no review mark",
+                             f"Add review: {{{lang}: {MACHINE_CHECKED}}} until a {name} speaker "
+                             "has read them.", "review")
+                out[lang] = Review(lang, line=at)
+            elif mark == MACHINE_CHECKED:
+                out[lang] = Review(lang, line=at)
+            elif isinstance(mark, LineDict) and all(mark.get(k) for k in REVIEW_KEYS):
+                self.keys(mark, REVIEW_KEYS, "review")
+                out[lang] = Review(lang, str(mark["by"]), str(mark["on"]), str(mark["texts"]), at)
+            else:
+                self.problem(at, f"the {name} review mark is not understood",
+                             f"Write {lang}: {MACHINE_CHECKED}, or {lang}: {{by: NAME, on: "
+                             "YYYY-MM-DD, texts: FINGERPRINT} (flows check prints it).",
+                             "review")
+                out[lang] = Review(lang, line=at)
+        for lang in node:
+            if lang not in others:
+                self.problem(node.line_of(lang), f"review names '{lang}', which is not one of "
+                             "the languages here", "Remove it, or add the language.", "review")
+        return out
 
     def target(self, node: LineDict, what: str) -> tuple[str | None, str | None]:
         goto, call = node.get("goto"), node.get("call")
@@ -225,6 +269,7 @@ def _read_flow(data: LineDict, r: Reader) -> Flow | None:
     flow = Flow(name=name, file=r.file, line=data.line_of("flow"), start=str(start), steps=steps,
                 description=str(data.get("description", "")), kind=kind,
                 languages=[str(x) for x in languages], sms_parts=sms_parts,
+                review=r.review(data, languages),
                 start_line=data.line_of("start"))
     return flow
 
@@ -412,6 +457,7 @@ def _read_commands(data: LineDict, r: Reader) -> Commands:
             if text:
                 messages[str(name)] = text
     return Commands(file=r.file, languages=languages, commands=commands, messages=messages,
+                    review=r.review(data, list(languages)),
                     on_stuck=data.get("on_stuck"), on_silence=data.get("on_silence"),
                     line=data.line_of("commands"), key_lines=dict(data.key_lines),
                     message_lines=dict(msg_node.key_lines) if isinstance(msg_node, LineDict)

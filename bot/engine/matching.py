@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 TWILIO_STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
                      "OPTOUT")
@@ -28,6 +29,9 @@ _CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "cannot", "won't": "
 def normalise(text: str) -> str:
     """Lower case, plain apostrophes, contractions spelt out, punctuation to spaces."""
     text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'")
+    # "ffonio'n ol" typed without its accent still means "ffonio'n ôl": fold accents.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
     for short, full in _CONTRACTIONS.items():
         text = re.sub(rf"\b{re.escape(short)}\b", full, text)
     text = re.sub(r"[^\w\s*#]", " ", text)

@@ -120,6 +120,7 @@ class Flow:
     # Welsh keeps its accents, so its texts are UCS-2 and need more parts).
     sms_parts: int | dict[str, int] | None = None
     start_line: int = 0
+    review: dict = field(default_factory=dict)  # language -> review.Review
     flowset: FlowSet | None = field(default=None, repr=False, compare=False)
 
     def step(self, step_id: str) -> Step:
@@ -153,6 +154,7 @@ class Commands:
     messages: dict[str, Text]
     on_stuck: str | None = None
     on_silence: str | None = None
+    review: dict = field(default_factory=dict)  # language -> review.Review
     line: int = 1
     key_lines: dict = field(default_factory=dict)
     message_lines: dict = field(default_factory=dict)

@@ -32,11 +32,12 @@ def render_text(replies, *, gsm: bool = True) -> str:
     return gsm_safe(body) if gsm else body
 
 
-def sms_messages(replies, max_parts: int = 2) -> list[str]:
+def sms_messages(replies, max_parts: int = 2, ucs2: bool = False) -> list[str]:
     """Split a turn into as few texts as possible, each within `max_parts` parts.
 
     A step's words (a question and its choices) stay in one text when they fit; otherwise
-    sentences stay whole and in order. The lint checks every sentence fits on its own.
+    sentences stay whole and in order. The lint checks every sentence fits on its own, and
+    costs Welsh as UCS-2 (`ucs2`) whether or not these words carry an accent.
     """
     blocks: list[list[Say]] = []
     for reply in replies:
@@ -47,11 +48,11 @@ def sms_messages(replies, max_parts: int = 2) -> list[str]:
                 blocks.append([reply])
     units: list[list[Say]] = []
     for block in blocks:
-        fits = cost(render_text(block)).parts <= max_parts
+        fits = cost(render_text(block), ucs2).parts <= max_parts
         units += [block] if fits else [[say] for say in block]
     messages: list[list[Say]] = []
     for unit in units:
-        if messages and cost(render_text(messages[-1] + unit)).parts <= max_parts:
+        if messages and cost(render_text(messages[-1] + unit), ucs2).parts <= max_parts:
             messages[-1] += unit
         else:
             messages.append(list(unit))

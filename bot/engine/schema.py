@@ -86,6 +86,7 @@ LAST = {
     "kind": Field("text", "callback", "message"),  # "message", "callback" or ""
     "date": Field("date", LONG_DATE, "2025-12-02"),
     "passed_to": Field("text", LONG_FULL_NAME, "Sam"),
+    "to_duty": B,  # passed to the duty team, nobody by name
 }
 
 PIN_CHECK = {"ok": B, "locked": B}

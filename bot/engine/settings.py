@@ -16,6 +16,9 @@ EXTRA_TIME_FACTOR = 3  # extra time or Relay UK: at least 3x
 SILENCE_LIMIT_SECONDS = 60  # silence never ends a call before this
 MAX_TRIES = 3  # failed tries at one step before offering a person, a call back or a text
 MISHEARD_BEFORE_KEYPAD = 2  # misheard answers before asking for the keypad only
+# Who covers when nobody by name does: said as such in English; other languages' flows
+# test `case.contact_is_duty` or `last.to_duty` and say it in their own words.
+DUTY_TEAM_NAME = "the duty team"
 PAUSE_BETWEEN_SENTENCES_SECONDS = 0.5  # rule 5: at least 0.5 s
 PAUSE_AFTER_ENTRY_SECONDS = 0.5
 

@@ -39,14 +39,16 @@ def is_gsm7(text: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
 
 
-def cost(text: str) -> SmsCost:
+def cost(text: str, ucs2: bool = False) -> SmsCost:
     """Count parts as a handset would: 160/153 septets for GSM-7, 70/67 units for UCS-2.
 
     A character is never split between parts: an extended GSM-7 character (an escape
     and its septet, e.g. €) or a UCS-2 surrogate pair (an emoji) that does not fit in what
     is left of a part starts the next one, so 152 x, €, 152 x is 3 parts, not 2.
+    `ucs2` costs the text as UCS-2 whatever it holds (Welsh: a name or news with an accent
+    will make it so).
     """
-    if is_gsm7(text):
+    if is_gsm7(text) and not ucs2:
         sizes = [2 if ch in GSM7_EXTENDED else 1 for ch in text]
         single, multi, encoding = 160, 153, "GSM-7"
     else:

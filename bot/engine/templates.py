@@ -23,6 +23,8 @@ SAFE_FILTERS = {"upper", "lower", "capitalize", "title", "trim", "default", "len
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
                            lstrip_blocks=True)
+# Jinja's capitalize lowers the rest ("Anne-marie's"); a sentence start must keep names.
+ENV.filters["capitalize"] = lambda value: str(value)[:1].upper() + str(value)[1:]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from .actions import REGISTRY
 from .errors import FlowError
 from .matching import TWILIO_START_WORDS, TWILIO_STOP_WORDS
 from .model import Flow, FlowSet, Step, Text
+from .review import LANGUAGE_NAMES
 from .schema import RESERVED
 
 REQUIRED_COMMANDS = ("repeat", "person", "stop", "start", "help", "wrong_number", "danger",
@@ -38,12 +39,25 @@ class FlowChecker:
         if flow.steps and flow.start not in flow.steps:
             self.error(flow.start_line or flow.line, f"start '{flow.start}' is not a step in "
                        f"this flow ({self._steps()})", self._fix(flow.start), code="goto")
+        self.check_offers_every_language()
         before = len(self.fs.errors)
         for step in flow.steps.values():
             self.check_step(step)
         if not any(e.code == "goto" for e in self.fs.errors[before:]):
             self.check_reachable()  # after a misspelt goto, "unreachable" would only repeat it
         self.check_loops()
+
+    def check_offers_every_language(self) -> None:
+        """A caller who chose Welsh must never meet a flow in English: every flow is in every
+        language the line offers (commands.yaml), so each text needs them all."""
+        offered = list(self.fs.commands.languages) if self.fs.commands else ["en"]
+        missing = [lang for lang in offered if lang not in self.flow.languages]
+        if missing:
+            names = ", ".join(LANGUAGE_NAMES.get(lang, lang) for lang in missing)
+            self.error(self.flow.line, f"the flow is not in {names}, which the line offers",
+                       f"Declare languages: [{', '.join(offered)}] and write each text's "
+                       f"{', '.join(missing)}: (or take the language out of commands.yaml).",
+                       code="line-language")
 
     def _steps(self) -> str:
         names = list(self.flow.steps)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.engine.context import EffectActions, Identity, Needs, PinResult, ServiceInfo, Verified
+from bot.engine.settings import DUTY_TEAM_NAME
 from bot.models import (
     Case,
     Interaction,
@@ -277,7 +278,7 @@ class LineContext(EffectActions):
             .order_by(StaffAction.created_at.desc(), StaffAction.id.desc())).first()
         worker = self.session.get(Worker, action.worker_id) if action and action.worker_id \
             else None
-        return worker.first_name if worker else "the duty team"
+        return worker.first_name if worker else DUTY_TEAM_NAME
 
     def service(self, who: Verified | None = None) -> ServiceInfo:
         team = answering_team(self.session, self.settings,
@@ -292,7 +293,7 @@ class LineContext(EffectActions):
                            office_open=is_office_open(team, self.now, s.tz),
                            today=self.now.astimezone(s.tz).date().isoformat(),
                            in_language={"cy": {
-                               "name": s.organisation_name_cy or s.organisation_name,
+                               "name": s.name_in_welsh,
                                "office_hours": describe_hours(team, "cy")}})
 
     def _case_shaping_call(self, verified_id: str | None = None) -> Case | None:

@@ -167,7 +167,10 @@ def _write_text(session: Session, settings: Settings, flows, *, to: Recipient, f
                    event_key=f"out:{key}", now=now), effects)
     if not state.ended:
         _await_reply(session, to, state, until=when + timedelta(days=REPLY_DAYS), now=now)
-    return sms_messages(replies)
+    # A flow that is one text says its budget per language (Welsh, UCS-2, needs more
+    # parts for the same words); it is sent as one text, as `flows check` measured it.
+    language = state.language or context.language
+    return sms_messages(replies, flows[flow].one_text_parts(language) or 2)
 
 
 def _await_reply(session: Session, to: Recipient, state, *, until: datetime, now) -> None:

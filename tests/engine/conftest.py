@@ -16,6 +16,19 @@ ANN = DEMO["representatives"]["ann"]["number"]  # 07700 900123, Rose's daughter,
 ROSE = DEMO["people"]["rose"]["numbers"][0]  # 0113 496 0201, landline, PIN 4821
 
 
+SHIPPED = {p.stem for p in FLOWS_DIR.glob("*.yaml")}
+
+
+def load_beside_shipped(directory):
+    """Load the shipped flows with a test's own English-only flow beside them: the test's
+    flow checks an English rule, so the line's Welsh is not asked of it (every shipped flow
+    is still held to every language)."""
+    fs = load_flows(directory)
+    fs.errors[:] = [e for e in fs.errors
+                    if not (e.code == "line-language" and e.flow not in SHIPPED)]
+    return fs
+
+
 @pytest.fixture(scope="session")
 def flows():
     fs = load_flows(FLOWS_DIR)

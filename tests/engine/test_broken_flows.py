@@ -43,7 +43,7 @@ EXPECTED = {
     "bad_condition": "broken/bad_condition.yaml:6: flow 'bad_condition' step 'identify': the "
     "condition cannot be read: unexpected 'end of print statement'. Check the {{ }} and {% %} "
     "brackets are closed and spelled right.",
-    "missing_language": "broken/missing_language.yaml:10: flow 'missing_language' step 'bye': "
+    "missing_language": "broken/missing_language.yaml:11: flow 'missing_language' step 'bye': "
     "the text has no 'cy' version, but the flow declares languages en, cy. Add cy: \"...\" to "
     "this text.",
     "option_no_key": "broken/option_no_key.yaml:6: flow 'option_no_key' step 'menu': this "
@@ -115,5 +115,5 @@ def test_commands_file_must_list_all_twilio_stop_words(tmp_path):
     (tmp_path / "commands.yaml").write_text(text)
     fs = load_flows(paths=[tmp_path / "commands.yaml"], root=tmp_path)
     messages = [str(e) for e in fs.errors]
-    assert "commands.yaml:46: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
+    assert "commands.yaml:50: 'stop' is missing Twilio's words UNSUBSCRIBE, CANCEL. Twilio acts " \
         "on all of them; list every one so the flow agrees." in messages

@@ -22,7 +22,7 @@ from bot.engine.disclosure import fields_for_scopes
 from bot.engine.fake import FakeContext
 from bot.engine.forms import either
 
-from .conftest import FLOWS_DIR
+from .conftest import FLOWS_DIR, load_beside_shipped
 
 NEIL = DEMO["representatives"]["neil_harold"]["number"]
 NOW = datetime(2025, 12, 8, 10, 30, tzinfo=UTC)
@@ -281,7 +281,8 @@ def test_with_no_last_contact_nothing_is_said_and_last_is_empty(converse):
     conv.text("news")
     out = conv.text("1357")
     assert "You left" not in out and "You asked for a call back" not in out
-    assert conv.state["values"]["last"] == {"kind": "", "date": None, "passed_to": ""}
+    assert conv.state["values"]["last"] == {"kind": "", "date": None, "passed_to": "",
+                                            "to_duty": False}
 
 
 class TextsMayNotNameTheWorker(FakeContext):
@@ -314,7 +315,7 @@ def test_a_text_sent_during_a_call_names_nobody_the_text_may_not(tmp_path):
     for path in FLOWS_DIR.glob("*.yaml"):
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "texted.yaml").write_text(TEXTED)
-    fs = load_flows(tmp_path)
+    fs = load_beside_shipped(tmp_path)
     assert fs.ok, fs.errors
     data = copy.deepcopy(DEMO)
     data["representatives"]["ann"]["last_contact"] = {"kind": "message", "date": "2025-12-02",

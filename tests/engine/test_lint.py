@@ -6,10 +6,9 @@ import shutil
 
 import pytest
 
-from bot.engine import load_flows
 from bot.engine.lint import lint
 
-from .conftest import FLOWS_DIR
+from .conftest import FLOWS_DIR, load_beside_shipped
 
 
 def lint_flow(tmp_path, body: str, name: str = "sample", commands=None):
@@ -19,7 +18,7 @@ def lint_flow(tmp_path, body: str, name: str = "sample", commands=None):
         text = (tmp_path / "commands.yaml").read_text()
         (tmp_path / "commands.yaml").write_text(commands(text))
     (tmp_path / f"{name}.yaml").write_text(body)
-    fs = load_flows(tmp_path)
+    fs = load_beside_shipped(tmp_path)
     assert fs.ok, [str(e) for e in fs.errors]
     report = lint(fs)
     return [p for p in report.problems if p.flow in (name, None)], report

@@ -6,13 +6,13 @@ import shutil
 
 import pytest
 
-from bot.engine import Input, advance, load_flows, render_text
+from bot.engine import Input, advance, render_text
 from bot.engine.context import Verified
 from bot.engine.disclosure import BASIC_FIELDS, CASE_FIELDS, GuardedCase, fields_for_scopes
 from bot.engine.errors import NotDisclosed
 from bot.engine.fake import FakeContext
 
-from .conftest import FLOWS_DIR
+from .conftest import FLOWS_DIR, load_beside_shipped
 
 LEAKY = """\
 flow: leaky
@@ -40,7 +40,7 @@ def leaky_flows(tmp_path):
     for path in FLOWS_DIR.glob("*.yaml"):
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "leaky.yaml").write_text(LEAKY)
-    fs = load_flows(tmp_path)
+    fs = load_beside_shipped(tmp_path)
     assert fs.ok, fs.errors
     return fs
 

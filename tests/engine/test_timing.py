@@ -16,7 +16,8 @@ from .conftest import FLOWS_DIR
 KINDS_OF_CALLER = {"person", "person, longest news", "person, after a call back",
                    "worker away, a cover", "worker away, the duty team", "representative",
                    "representative, status only", "withheld number", "a call we make: news",
-                   "a call we make: check-in"}
+                   "a call we make: check-in", "Welsh: person", "Welsh: worker away, a cover",
+                   "Welsh: representative", "Welsh: a call we make: news"}
 
 
 def test_every_kind_of_call_reaches_the_pin_and_the_facts_within_budget():
@@ -72,9 +73,9 @@ def test_a_fact_the_caller_may_know_but_never_hears_fails_the_path(tmp_path):
     directory = _flows_copy(tmp_path)
     case_update = directory / "case_update.yaml"
     text = case_update.read_text(encoding="utf-8")
-    line = '        text: "We will be in touch by {{ date(case.next_contact) }}."\n'
+    line = '          en: "We will be in touch by {{ date(case.next_contact) }}."\n'
     assert line in text
-    case_update.write_text(text.replace(line, '        text: "We will be in touch."\n'),
+    case_update.write_text(text.replace(line, '          en: "We will be in touch."\n'),
                            encoding="utf-8")
 
     timings = timing.measure_all(load_flows(directory).flows)
@@ -86,10 +87,19 @@ def test_a_fact_the_caller_may_know_but_never_hears_fails_the_path(tmp_path):
 def test_a_verified_status_reply_by_text_costs_at_most_3_parts_in_all():
     costs = timing.text_costs(load_flows(FLOWS_DIR).flows)
     print(timing.text_table(costs))
-    assert {c.reply.name for c in costs} == {"relative", "worker away, a cover",
-                                             "after a message", "discreet person"}
-    assert [(c.reply.name, c.parts) for c in costs if c.parts > 3] == []
+    english = {c.reply.name: c for c in costs if c.reply.language == "en"}
+    assert set(english) == {"relative", "worker away, a cover", "after a message",
+                            "discreet person"}
+    assert [(name, c.parts) for name, c in english.items() if c.parts > 3] == []
     assert all(c.texts >= 1 for c in costs)
+
+
+def test_a_welsh_status_reply_states_its_own_budget_and_keeps_it():
+    costs = [c for c in timing.text_costs(load_flows(FLOWS_DIR).flows)
+             if c.reply.language == "cy"]
+    assert {c.reply.name for c in costs} == {"Welsh: person", "Welsh: relative"}
+    assert all(c.budget == timing.STATUS_REPLY_PARTS["cy"] == 8 and c.ok for c in costs)
+    assert all(c.parts > 3 for c in costs)  # UCS-2 costs more, and the table says so
 
 
 def test_the_shipped_flows_pass_flows_check_with_the_timing():
