@@ -69,6 +69,7 @@ class Settings:
     line_office_days: str = "mon,tue,wed,thu,fri"
     line_office_opens: str = "09:00"
     line_office_closes: str = "17:00"
+    api_calls_per_minute: int = 600  # per token; more get 429 with Retry-After
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5

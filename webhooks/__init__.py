@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_openapi3 import Info, OpenAPI
 
 from bot.runtime import Runtime
 
@@ -16,7 +17,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         logs.configure("web")
         runtime = Runtime.from_env()
         logs.configure("web", runtime.settings)
-    app = Flask(__name__)
+    app = _openapi_app()
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["caseline"] = runtime
 
@@ -28,6 +29,9 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(twilio_in_bp)
+    from . import api
+
+    api.register(app)
     errors.register(app)
     request_log.register(app)
 
@@ -35,3 +39,21 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 
     notices.install(runtime)  # a status callback may report a call nobody answered
     return app
+
+
+def _openapi_app() -> Flask:
+    """A Flask app that also describes its API (OpenAPI 3.1 at /api/v1/openapi.json, made
+    from the code), with Swagger UI from the installed package at /api/v1/docs."""
+    from .api.problems import Problem, validation_error
+
+    return OpenAPI(
+        __name__,
+        info=Info(title="Caseline API", version="1",
+                  description="The case system's way in: records by their own references, "
+                              "each case's timeline, the action queue. Errors are "
+                              "application/problem+json (RFC 9457)."),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer",
+                                     "bearerFormat": "cl_<prefix>_<secret>"}},
+        doc_prefix="/api/v1", doc_url="/openapi.json",
+        validation_error_status=422, validation_error_model=Problem,
+        validation_error_callback=validation_error)

@@ -27,6 +27,8 @@ def register(app: Flask) -> None:
 
 
 def handle_error(error: Exception):
+    if request.path.startswith("/api/"):
+        return _api_problem(error)
     if isinstance(error, HTTPException):
         return error  # 403 for a bad signature, 404, 405: Twilio's own business
     # The type only: a database error's message could carry a number or a conversation.
@@ -40,6 +42,22 @@ def handle_error(error: Exception):
     except Exception as again:  # the safe answer must not fail too: fall back to fixed words
         log.error("the safe answer failed as well (%s)", type(again).__name__)
         return Response(_LAST_RESORT, status=200, mimetype="text/xml")
+
+
+def _api_problem(error: Exception):
+    """The API answers every error as problem+json; a fault says nothing of its cause."""
+    from .api.problems import ApiProblem, from_exception, respond
+
+    if isinstance(error, ApiProblem):
+        return from_exception(error)
+    if isinstance(error, HTTPException):
+        detail = {404: "There is no such address in the API: see /api/v1/openapi.json.",
+                  405: "This address does not take that method: see /api/v1/openapi.json.",
+                  415: "Send the body as JSON (Content-Type: application/json)."}
+        return respond(error.code or 400, detail.get(error.code, error.description or ""))
+    log.error("API error on %s (%s)", request.path, type(error).__name__)
+    return respond(500, "Something went wrong on our side; nothing was changed. Try again, "
+                        "and tell the Caseline administrator if it goes on.")
 
 
 _DANGER = "If you are in danger now, call 999."

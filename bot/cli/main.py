@@ -11,6 +11,7 @@ import click
 
 from bot.tryout.chat import chat
 
+from .api_tokens import api_token_group
 from .cases import cases_group
 from .clock import clock_group
 from .data import db_group, import_command
@@ -26,7 +27,7 @@ def cli() -> None:
 
 
 for command in (db_group, import_command, cases_group, serve, worker, scheduler, sweep, demo,
-                fake_twilio, pin_group, report_group, flows, chat, clock_group):
+                fake_twilio, pin_group, report_group, flows, chat, clock_group, api_token_group):
     cli.add_command(command)
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.models import (
     Channel,
     ConversationState,
+    Direction,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -28,6 +29,7 @@ from bot.models import (
     utcnow,
 )
 from bot.phones import mask
+from bot.records.audit import record_interaction
 from bot.records.staff_actions import raise_action
 from bot.runtime import after_commit, after_commit_items
 
@@ -134,10 +136,23 @@ def release(session: Session, attempt: SendAttempt) -> None:
 
 def record_accepted(session: Session, attempt: SendAttempt, accepted: Accepted) -> None:
     """Store Twilio's sid; a callback may already have moved the attempt further."""
+    known = bool(attempt.twilio_sid)
     attempt.twilio_sid = accepted.sid
     session.add(attempt)
     row = session.get(OutboxMessage, attempt.outbox_id)
+    if not known:
+        _on_timeline(session, row, accepted.sid)
     apply_status(session, row, attempt, accepted.status)
+
+
+def _on_timeline(session: Session, row: OutboxMessage, sid: str) -> None:
+    """A text or call Twilio took from us: on the case's timeline with its sid (the words
+    stay in the outbox row, shown only to those allowed to read messages)."""
+    voice = row.channel is Channel.VOICE
+    record_interaction(session, kind="call_out" if voice else "text_out",
+                       direction=Direction.OUTBOUND, channel=row.channel, case_id=row.case_id,
+                       person_id=row.person_id, representative_id=row.representative_id,
+                       number=row.to_number, twilio_sid=sid, summary=row.purpose, actor="line")
 
 
 def record_failure(session: Session, attempt: SendAttempt, error: SendError, *,
@@ -316,6 +331,7 @@ def adopt(session: Session, attempt: SendAttempt, sid: str) -> None:
     if not attempt.twilio_sid:
         attempt.twilio_sid = sid
         session.add(attempt)
+        _on_timeline(session, session.get(OutboxMessage, attempt.outbox_id), sid)
 
 
 def find_attempt(session: Session, *, sid: str, outbox_id: str | None,

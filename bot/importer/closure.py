@@ -43,16 +43,18 @@ def guard(applier, row: Row, case: Case, values: dict[str, Any]) -> dict[str, An
             f" before it was closed here on {case.closed_at:%Y-%m-%d}; it stays closed. If it"
             " was reopened after that, correct reopened_at; otherwise close it in the case"
             " system too, so the file says stage: closed"))
-    elif decide(case.stage, values["stage"], base.get("stage", MISSING)) == KEEP_HERE:
+    elif decide(case.stage, values["stage"], base.get("stage", MISSING)) == KEEP_HERE \
+            and not applier.interactive:
         applier.report.kept += 1  # the file still says what it said before the closure
     else:
         if "stage" not in base:  # no baseline to tell: from now on the file's stage is known
             base["stage"] = plain(values["stage"])
         applier.conflict(row, case, "stage", (
-            f"{row.label} stage: the file says '{values['stage'].value}', but the case was"
-            f" closed here on {case.closed_at:%Y-%m-%d}; it stays closed. If the case system"
-            " reopened it, give reopened_at (the date it reopened) in this row; otherwise close"
-            " it in the case system too, so the file says stage: closed"))
+            f"{row.label} stage: {'this request' if applier.interactive else 'the file'} says"
+            f" '{values['stage'].value}', but the case was closed here on"
+            f" {case.closed_at:%Y-%m-%d}; it stays closed. If the case system reopened it, give"
+            " reopened_at (the date it reopened); otherwise close it in the case system too,"
+            " so it says stage: closed"))
     return {name: value for name, value in values.items()
             if name not in ("stage", "reopened_at", *CLOSURE_FIELDS)}
 

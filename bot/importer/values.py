@@ -32,6 +32,7 @@ def free_text(limit: int) -> Callable[[str], str]:
                              " or fewer")
         return value
 
+    convert.max_length = limit  # the API's description says the same (webhooks/api)
     return convert
 
 
@@ -45,6 +46,7 @@ def whole(low: int, high: int) -> Callable[[str], int]:
         raise ValueError(f"{quote(text)} is not allowed: give a whole number from {low}"
                          f" to {high}")
 
+    convert.bounds = (low, high)
     return convert
 
 
@@ -60,6 +62,7 @@ def choice(choices: type[enum.Enum], what: str) -> Callable[[str], Any]:
             raise ValueError(f"{quote(text)} is not a {what}: use one of {', '.join(shown)}")
         return member
 
+    convert.choices = tuple(values)
     return convert
 
 

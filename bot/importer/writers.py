@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.records.audit import record_interaction
+from bot.records.events import CaseEvent, emit
 from bot.records.staff_actions import raise_action
 
 from .. import phones
@@ -61,6 +62,9 @@ class Applier:
     progress: Callable[[int, int], None] | None
     total: int
     done: int = 0
+    # A request (the API) is answered at once, so a stage that would undo a closure made
+    # here is refused and said, where a nightly file's unchanged stage is quietly kept.
+    interactive: bool = False
     # id(record) -> (kind, record, working baseline values, stored baseline or None)
     bases: dict[int, tuple[str, Any, dict, ImportBaseline | None]] = field(default_factory=dict)
 
@@ -253,7 +257,23 @@ def _apply_cases(applier: Applier, rows: list[Row]) -> list[Written]:
     for _, case, changes in results:
         if changes is None or changes:
             _record_case_import(applier, case, changes)
+        if changes:
+            _announce(applier, case, changes)
     return results
+
+
+def _announce(applier: Applier, case: Case, changes: Changes) -> None:
+    """The case system's news, new worker or closure is told to the person and those they
+    trust, as when staff make the change here (the same events, so the same notices, each
+    once: a notice is keyed by what changed)."""
+    if "latest_news" in changes and case.latest_news and not case.is_closed:
+        emit(applier.session, CaseEvent(kind="news", case_id=case.id, actor=applier.actor))
+    if "worker_id" in changes and not case.is_closed:
+        old, new = changes["worker_id"]
+        emit(applier.session, CaseEvent(kind="worker", case_id=case.id, actor=applier.actor,
+                                        details={"from_worker_id": old, "to_worker_id": new}))
+    if "stage" in changes and case.is_closed:
+        emit(applier.session, CaseEvent(kind="closed", case_id=case.id, actor=applier.actor))
 
 
 def _subject(session: Session, kind: str, record: Any) -> tuple[int | None, int | None]:

@@ -20,8 +20,9 @@ from sqlmodel import Session, select
 
 from bot.engine import Input, advance, load_flows
 from bot.engine.context import Needs
-from bot.models import Channel, ConversationState, InboundEvent
+from bot.models import Channel, ConversationState, Direction, InboundEvent
 from bot.phones import InvalidPhoneNumber, is_withheld, mask, normalise
+from bot.records.audit import record_interaction
 from bot.runtime import Runtime
 
 from .effects import CallDirections, Turn, carry_out
@@ -172,12 +173,27 @@ def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Re
                 number=inbound.number, event_key=inbound.key, now=now,
                 duty_mobile_told=inbound.already_alerted)
     directions = carry_out(turn, effects)
+    _on_timeline(session, inbound, context, new_state)
     _save(conversation, new_state, now, settings.sms_verified_minutes)
     session.add(conversation)
     output = TurnOutput(replies=replies, directions=directions, needs=context.needs,
                         language=context.language, next_turn=conversation.turn,
                         ended=new_state.ended)
     return render(output)
+
+
+def _on_timeline(session: Session, inbound: Inbound, context: LineContext, state) -> None:
+    """Every text to us, and every call to us (once, at its start), with Twilio's sid: on
+    the timeline of whoever it is from, if the line can tell (see `timeline_subject`). A
+    call we made is there already, from when Twilio took it."""
+    if inbound.recipient_id or (inbound.channel is Channel.VOICE and inbound.turn != 0):
+        return
+    verified = (state.verified or {}).get("id") if state.verified else None
+    voice = inbound.channel is Channel.VOICE
+    record_interaction(session, kind="call_in" if voice else "text_in",
+                       direction=Direction.INBOUND, channel=inbound.channel,
+                       number=inbound.number or "", twilio_sid=inbound.sid[:64], actor="caller",
+                       **context.timeline_subject(verified))
 
 
 def _entry_flow(inbound: Inbound, flows) -> str:

@@ -17,6 +17,8 @@ from bot.engine.context import EffectActions, Identity, Needs, PinResult, Servic
 from bot.engine.settings import DUTY_TEAM_NAME
 from bot.models import (
     Case,
+    Channel,
+    Direction,
     Interaction,
     OptOut,
     Person,
@@ -28,6 +30,7 @@ from bot.models import (
 )
 from bot.phones import is_mobile, line_type
 from bot.pins import open_pin, seal_pin
+from bot.records.audit import record_interaction
 from bot.records.staff_actions import responsible_for
 
 from . import identity as ident
@@ -108,10 +111,40 @@ class LineContext(EffectActions):
 
     def check_pin(self, identity: Identity, pin: str) -> PinResult:
         token = self._seal(pin)
+        candidates = self._number_candidates(identity)
         result = ident.check_pin(self.session, guard_keys=[self._guard_key()],
-                                 candidates=self._number_candidates(identity), pin=pin,
-                                 **self._pin_rules())
+                                 candidates=candidates, pin=pin, **self._pin_rules())
+        if not result.ok:
+            self._pin_failed(candidates, result.locked)
         return self._result(result, token)
+
+    # ---- the timeline: staff see every contact, even one that proved nothing -------------
+    def timeline_subject(self, verified_id: str | None = None) -> dict:
+        """Whose timeline this contact goes on: whoever proved themselves, whom we called,
+        or the one person or representative the number belongs to (staff only ever see it;
+        the caller is told nothing by it). Several at the number, or none: no one's."""
+        parsed = parse_id(verified_id or self.verified_id or self.recipient_id)
+        if parsed is None and len(self._candidates) == 1:
+            parsed = (self._candidates[0].kind, self._candidates[0].id)
+        return self._subject_ids(*parsed) if parsed else {}
+
+    def _subject_ids(self, kind: str, record_id: int) -> dict:
+        rep = self.session.get(Representative, record_id) if kind == "representative" else None
+        person_id = rep.person_id if rep else record_id
+        case = self.session.exec(select(Case).where(Case.person_id == person_id)
+                                 .order_by(Case.closed_at.is_not(None), Case.id.desc())).first()
+        return {"person_id": person_id, "representative_id": rep.id if rep else None,
+                "case_id": case.id if case else None}
+
+    def _pin_failed(self, candidates: list, locked: bool) -> None:
+        """A PIN that did not match, on the timeline of each holder it was tried on."""
+        for candidate in candidates:
+            record_interaction(self.session, kind="pin_failed", direction=Direction.INBOUND,
+                               channel=Channel(self.channel), number=self.caller_number or "",
+                               twilio_sid=self.conversation_key[:64],
+                               summary="the number is locked for now" if locked else "",
+                               actor="caller", **self._subject_ids(candidate.kind,
+                                                                   candidate.id))
 
     def check_reference(self, reference: str, token: str | None) -> PinResult:
         pin = open_pin(token, self.settings.pin_key, now=self.now.timestamp()) or ""

@@ -2,7 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from .audit import Disclosure, Interaction
+from .api import ApiCall, ApiToken
+from .audit import Disclosure, Interaction, SequenceCounter
 from .cases import Case, CaseUpdate, FeedbackAnswer
 from .imports import ImportBaseline
 from .inbound import InboundEvent, OptOut, PinGuard
@@ -31,12 +32,10 @@ from .types import (
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActionStatus", "ActionUrgency", "Authority", "Case", "CaseUpdate", "Channel",
-    "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction", "Disclosure",
-    "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
-    "MspAchieved", "MspAsked",
-    "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone", "PinGuard",
-    "Representative",
-    "RespondentKind", "RiskResult", "SendAttempt", "StaffAction", "Stage", "Team",
-    "UTCDateTime", "Worker", "metadata", "utcnow",
+    "ActionStatus", "ActionUrgency", "ApiCall", "ApiToken", "Authority", "Case", "CaseUpdate",
+    "Channel", "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction",
+    "Disclosure", "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
+    "MspAchieved", "MspAsked", "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone",
+    "PinGuard", "Representative", "RespondentKind", "RiskResult", "SendAttempt", "SequenceCounter",
+    "StaffAction", "Stage", "Team", "UTCDateTime", "Worker", "metadata", "utcnow",
 ]

@@ -29,6 +29,19 @@ class Interaction(SQLModel, table=True):
     summary: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     actor: str = Field(default="", max_length=200, description="staff member or 'system'")
     created_at: datetime = created_at_field()
+    # The timeline's cursor: given in commit order by `records.timeline.sequence`, so a
+    # reader asking "since N" never misses an entry committed late with a lower id.
+    seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True,
+                                                                unique=True, index=True))
+
+
+class SequenceCounter(SQLModel, table=True):
+    """The last number given out by a named sequence (the timeline's), one row each."""
+
+    __tablename__ = "sequence_counter"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
 
 
 class Disclosure(SQLModel, table=True):

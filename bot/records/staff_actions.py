@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from bot.models import ActionStatus, ActionUrgency, Case, StaffAction, Worker, utcnow
+from bot.models import ActionStatus, ActionUrgency, Case, Direction, StaffAction, Worker, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ def raise_action(
     )
     session.add(action)
     session.flush()
+    if case_id or person_id:
+        from .audit import record_interaction  # audit imports the models only
+
+        record_interaction(session, kind="action_raised", direction=Direction.INTERNAL,
+                           case_id=case_id, person_id=person_id,
+                           summary=f"{kind} ({urgency.value})", actor="line")
     log.info("staff action %s raised: kind=%s urgency=%s case=%s", action.id, kind,
              urgency.value, case_id)
     return action
