@@ -301,3 +301,67 @@ def test_the_timeline_cursor_skips_nothing_and_repeats_nothing_with_late_commits
 def _case_id(runtime, ref):
     with runtime.session() as session:
         return session.exec(select(Case.id).where(Case.ref == ref)).one()
+
+
+@pytest.mark.parametrize("kind,ref,body", [
+    ("teams", "T-NEW", {"name": "Bradford Adult Safeguarding", "duty_number": "0113 496 0700",
+                        "out_of_hours_number": "0113 496 0799", "office_days": ["mon", "tue"],
+                        "office_opens": "08:00", "office_closes": "16:00"}),
+    ("workers", "W-NEW", {"first_name": "Alex", "last_name": "Green",
+                          "direct_number": "0113 496 0124", "team": "T-LEEDS",
+                          "away_until": "2099-01-31", "cover": "W-103"}),
+    ("representatives", "R-NEW", {
+        "person": "P-001", "first_name": "Ruth", "last_name": "Marsh",
+        "relationship": "niece", "number": "07700 900777", "consent": ["status", "news"],
+        "authority": "none", "consent_recorded_by": "Sam Okafor",
+        "consent_recorded_at": "2026-11-30T10:00:00+00:00", "pin": "2468"}),
+])
+def test_every_kind_is_listed_read_and_upserted(api, kind, ref, body):
+    client = api("read,write")
+    listed = client.get(f"/{kind}").get_json()
+    assert listed["items"] and ref not in [item["ref"] for item in listed["items"]]
+    made = client.put(f"/{kind}/{ref}", json=body)
+    assert made.status_code == 201, made.get_json()
+    shown = client.get(f"/{kind}/{ref}").get_json()
+    assert shown == made.get_json()
+    assert client.put(f"/{kind}/{ref}", json=body).get_json() == shown  # idempotent
+    if kind == "representatives":
+        assert shown["has_pin"] and "pin" not in shown and shown["consent"] == ["news", "status"]
+        assert shown["consent_recorded_by"] == "Sam Okafor"
+    if kind == "workers":
+        assert shown["cover"] == "W-103" and shown["away_until"] == "2099-01-31"
+    _problem(client.get(f"/{kind}/NOPE"), 404)
+
+
+def test_the_rate_limit_answers_429_with_retry_after(api, monkeypatch):
+    from dataclasses import replace
+
+    api.runtime.settings = replace(api.runtime.settings, api_calls_per_minute=3)
+    client = api("read")
+    answers = [client.get("/teams").status_code for _ in range(5)]
+    assert answers[:3] == [200, 200, 200] and 429 in answers[3:]
+    limited = client.get("/teams")
+    body = _problem(limited, 429)
+    assert 0 < int(limited.headers["Retry-After"]) <= 60 and "Retry-After" in body["detail"]
+
+
+def test_tokens_are_made_listed_and_revoked_from_the_cli_and_stored_hashed(caseline, api):
+    out = caseline("api-token", "create", "--name", "mosaic", "--scopes", "read,timeline",
+                   "--team", "T-LEEDS")
+    token = out.splitlines()[0]
+    assert token.startswith("cl_") and "Copy it now" in out
+    from bot.models import ApiToken
+
+    with api.runtime.session() as session:
+        stored = session.exec(select(ApiToken).where(ApiToken.name == "mosaic")).one()
+        assert token not in (stored.token_hash, stored.prefix) and stored.scopes == [
+            "read", "timeline"]
+    http = create_app(api.runtime).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert http.get("/api/v1/cases", headers=auth).status_code == 200
+    listing = caseline("api-token", "list")
+    assert "mosaic" in listing and "T-LEEDS" in listing and token not in listing
+    assert "already" not in caseline("api-token", "revoke", "mosaic")
+    assert http.get("/api/v1/cases", headers=auth).status_code == 401
+    bad = caseline("api-token", "create", "--name", "x", "--scopes", "everything", code=1)
+    assert "Scopes must be some of" in bad

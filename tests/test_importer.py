@@ -531,6 +531,18 @@ def test_news_date_is_when_the_news_was_recorded_and_reimporting_keeps_it(base, 
     assert one(base, Case, "SG-1").news_updated_at == datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
+def test_an_empty_news_date_keeps_the_time_of_the_import(base, tmp_path):
+    """Found by the API's fuzzing: an empty news_date crashed the import (KeyError)."""
+    blank = BASE.replace("    latest_news: Sam has talked to the care home.\n",
+                         "    latest_news: Tom has visited Edith at home.\n"
+                         "    news_date:\n")
+    before = one(base, Case, "SG-1").news_updated_at
+    run(write(tmp_path, "blank.yaml", blank), base)
+    case = one(base, Case, "SG-1")
+    assert case.latest_news == "Tom has visited Edith at home."
+    assert case.news_updated_at is not None and case.news_updated_at != before
+
+
 def test_news_date_without_news_is_refused_with_where_and_how(base, tmp_path):
     undated = BASE.replace("    latest_news: Sam has talked to the care home.\n",
                            "    news_date: 2026-11-20\n")

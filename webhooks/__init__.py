@@ -44,9 +44,14 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 def _openapi_app() -> Flask:
     """A Flask app that also describes its API (OpenAPI 3.1 at /api/v1/openapi.json, made
     from the code), with Swagger UI from the installed package at /api/v1/docs."""
-    from .api.problems import Problem, validation_error
+    from .api.problems import Problem, as_problem_json, validation_error
 
-    return OpenAPI(
+    class CaselineOpenAPI(OpenAPI):
+        def generate_spec_json(self):
+            super().generate_spec_json()
+            as_problem_json(self.spec_json)
+
+    return CaselineOpenAPI(
         __name__,
         info=Info(title="Caseline API", version="1",
                   description="The case system's way in: records by their own references, "

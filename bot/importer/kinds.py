@@ -154,7 +154,7 @@ SPECS: dict[str, dict[str, Spec]] = {
         "latest_news": Spec(free_text(MAX_NEWS_LENGTH)),
         # When the case system recorded that news (default: when it is imported): the
         # watchdog measures the silence from it, and callers hear it as the news's date.
-        "news_date": _WHEN,
+        "news_date": Spec(parse_datetime, empty=KEEP),  # empty: the time of the import
         "next_contact_by": _DAY,
         "desired_outcome": Spec(free_text(2000)),
         "withhold_details": _FLAG,

@@ -52,6 +52,7 @@ def upsert_one(session: Session, kind: str, ref: str, values: dict[str, Any], *,
     check_references(session, [record], rows, problems)
     if problems:
         raise UpsertRefused(422, _named(problems, fields_by_line))
+    ref = rows[0].ref  # as the checks tidied it (spaces), which is how it is stored
     existed = ref in load_by_ref(session, MODELS[kind], [ref])
     applier = Applier(session, ImportReport(source), file_name=source, actor=actor,
                       progress=None, total=1, interactive=True)

@@ -14,8 +14,9 @@ from bot.records import timeline
 from bot.services import actions as queue
 from bot.services import cases as services
 
-from . import _cursor_id, _next_cursor, bp, resources, schemas
+from . import resources, schemas
 from .auth import caller, needs, runtime, subject
+from .blueprint import bp, cursor_id, next_cursor_of
 from .problems import ApiProblem, Problem
 
 CASES, ACTIONS, TIMELINE = (Tag(name="cases"), Tag(name="actions", description="The queue of "
@@ -113,7 +114,8 @@ def _action_out(session, action) -> dict:
         done_by=action.done_by).model_dump(mode="json")
 
 
-@bp.get("/actions", tags=[ACTIONS], responses={200: schemas.page_of(schemas.ActionOut)})
+@bp.get("/actions", tags=[ACTIONS],
+        responses={200: schemas.page_of(schemas.ActionOut), 404: Problem})
 @needs("actions")
 def list_actions(query: schemas.ActionQuery):
     """The queue, filtered by team, worker, urgency, kind, status or unassigned."""
@@ -127,11 +129,11 @@ def list_actions(query: schemas.ActionQuery):
         filters = queue.Filters(team_id=team_id, worker_ref=query.worker,
                                 urgency=query.urgency, kind=query.kind, status=query.status,
                                 unassigned=query.unassigned)
-        found = queue.queue(session, filters, after=_cursor_id(query.cursor),
+        found = queue.queue(session, filters, after=cursor_id(query.cursor),
                             limit=query.limit + 1, only_team=caller().team_id)
         page = found[:query.limit]
         return {"items": [_action_out(session, a) for a in page],
-                "next_cursor": _next_cursor(page[-1].id) if len(found) > query.limit else None}
+                "next_cursor": next_cursor_of(page[-1].id) if len(found) > query.limit else None}
 
 
 def _act(action_id: int, change) -> dict:
@@ -185,7 +187,9 @@ def _timeline(query: schemas.TimelineQuery, case_ref: str | None = None) -> dict
         reader = timeline.Reader(team_id=caller().team_id, bodies=caller().allows("messages"))
         items = timeline.entries(session, reader, case_id=case_id, after=query.since,
                                  limit=query.limit)
-    return {"items": items, "next_since": items[-1]["seq"] if items else query.since}
+    page = schemas.TimelinePage(items=items, next_since=items[-1]["seq"] if items else
+                                query.since)
+    return page.model_dump(mode="json")
 
 
 @bp.get("/timeline", tags=[TIMELINE], responses={200: schemas.TimelinePage})

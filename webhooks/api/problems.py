@@ -56,6 +56,17 @@ def from_exception(problem: ApiProblem) -> Response:
     return respond(problem.status, problem.detail, problem.errors, problem.headers)
 
 
+def as_problem_json(spec: dict) -> None:
+    """Describe every error answer as served: application/problem+json, not JSON."""
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            for response in (operation.get("responses") or {}).values():
+                content = response.get("content") or {}
+                if content.get("application/json", {}).get("schema") == problem:
+                    content["application/problem+json"] = content.pop("application/json")
+
+
 def validation_error(error) -> Response:
     """Pydantic's errors for a request, as one problem with a pointer per field."""
     errors = []

@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    create_model,
+    model_validator,
+)
 
 from bot.importer import values as conv
 from bot.importer.kinds import SINGULAR, SPECS, Spec
@@ -26,6 +35,26 @@ CLOCK = Annotated[StrictStr, Field(pattern=r"^\d{1,2}:\d{2}$", description="HH:M
 PHONE = Annotated[StrictStr, Field(min_length=1, max_length=40,
                                    description="a UK number, any usual way of writing it")]
 PIN = Annotated[StrictStr, Field(pattern=r"^\d{4,6}$", description="write-only; never returned")]
+
+
+class Body(BaseModel):
+    """A request body: no field the description lacks, and text that is text (JSON can
+    carry half a UTF-16 pair, which no database can store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_characters(cls, data: Any) -> Any:
+        def check(value: Any) -> None:
+            if isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+                raise ValueError("text holds half of a character (a lone UTF-16 surrogate):"
+                                 " send it as UTF-8")
+            for item in value.values() if isinstance(value, dict) else \
+                    value if isinstance(value, list) else ():
+                check(item)
+        check(data)
+        return data
 
 
 def _scalar(spec: Spec) -> Any:
@@ -71,8 +100,7 @@ def _upsert_model(kind: str) -> type[BaseModel]:
             fields[name] = (_field_type(spec), ...)
         else:
             fields[name] = (_field_type(spec) | None, None)
-    model = create_model(f"{SINGULAR[kind].capitalize()}Upsert",
-                         __config__=ConfigDict(extra="forbid"), **fields)
+    model = create_model(f"{SINGULAR[kind].capitalize()}Upsert", __base__=Body, **fields)
     model.__doc__ = (f"A {SINGULAR[kind]} as the case system holds it. Fields left out stay "
                      "as they are; null clears one.")
     return model
@@ -83,8 +111,8 @@ TeamUpsert, WorkerUpsert, PersonUpsert = UPSERT["teams"], UPSERT["workers"], UPS
 RepresentativeUpsert, CaseUpsert = UPSERT["representatives"], UPSERT["cases"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(Body):
+    """A body or a query of this API's own (not a record's)."""
 
 
 # ---- what the API returns ------------------------------------------------------------
@@ -182,8 +210,8 @@ def page_of(item: type[BaseModel]) -> type[BaseModel]:
 
 
 class Ref(BaseModel):
-    ref: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$",
-                     description="the case system's reference")
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                     description="the case system's reference (letters, digits, . _ : -)")
 
 
 class PageQuery(Strict):
