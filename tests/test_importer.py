@@ -576,3 +576,11 @@ def test_an_old_news_date_lets_the_watchdog_see_the_silence(base, tmp_path):
     with Session(base) as session:
         kinds = {a.kind for a in session.exec(select(StaffAction))}
     assert "no_news" in kinds
+
+
+def test_a_control_character_in_a_file_is_refused_with_its_line(engine, tmp_path):
+    """Found by the API's fuzzing: a NUL reached PostgreSQL (DataError) instead of a
+    problem the sender could fix."""
+    path = write(tmp_path, "people.csv", "ref,first_name,last_name\nP-1,Ed\x00ith,Marsh\n")
+    [error] = errors_of(path, engine)
+    assert "people.csv:2: person 'P-1' first_name: it holds a control character" in error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
@@ -27,6 +28,9 @@ def free_text(limit: int) -> Callable[[str], str]:
 
     def convert(text: str) -> str:
         value = " ".join(text.split())
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            raise ValueError("it holds a control character (such as NUL) that no text should:"
+                             " remove it")
         if len(value) > limit:
             raise ValueError(f"it is {len(value)} characters long: shorten it to {limit}"
                              " or fewer")

@@ -39,7 +39,7 @@ PIN = Annotated[StrictStr, Field(pattern=r"^\d{4,6}$", description="write-only; 
 
 class Body(BaseModel):
     """A request body: no field the description lacks, and text that is text (JSON can
-    carry half a UTF-16 pair, which no database can store)."""
+    carry NUL or half a UTF-16 pair, which no database can store)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,9 +47,11 @@ class Body(BaseModel):
     @classmethod
     def _whole_characters(cls, data: Any) -> Any:
         def check(value: Any) -> None:
-            if isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-                raise ValueError("text holds half of a character (a lone UTF-16 surrogate):"
-                                 " send it as UTF-8")
+            if isinstance(value, str) and any(
+                    0xD800 <= ord(c) <= 0xDFFF or (ord(c) < 32 and c not in "\t\n\r")
+                    for c in value):
+                raise ValueError("text holds a control character (such as NUL) or half of a"
+                                 " character (a lone UTF-16 surrogate): remove it")
             for item in value.values() if isinstance(value, dict) else \
                     value if isinstance(value, list) else ():
                 check(item)
