@@ -301,12 +301,16 @@ def _attrs(row: Row, ids: dict[str, dict[str, int]], *drop: str) -> dict[str, An
 
 def _record_case_import(applier: Applier, case: Case, changes: Changes | None) -> None:
     """Keep the import in the case's history and the audit trail."""
+    source = (f"by the case system through the API ({applier.actor})" if applier.interactive
+              else f"by import from {applier.file_name}")
     if changes is None:
-        text, details = f"Imported from {applier.file_name}.", {"file": applier.file_name}
+        text = ("Created " + source if applier.interactive else
+                f"Imported from {applier.file_name}") + "."
+        details = {"file": applier.file_name}
     else:
         described = _describe(applier.session, changes)
         fields = ", ".join(name.replace("_", " ") for name in described)
-        text = f"Changed by import from {applier.file_name}: {fields}."
+        text = f"Changed {source}: {fields}."
         details = {"file": applier.file_name, "changes": described}
     applier.session.add(CaseUpdate(case_id=case.id, kind="import", text=text, details=details,
                                    recorded_by=applier.actor))
