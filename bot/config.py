@@ -70,6 +70,8 @@ class Settings:
     line_office_opens: str = "09:00"
     line_office_closes: str = "17:00"
     api_calls_per_minute: int = 600  # per token; more get 429 with Retry-After
+    staff_idle_minutes: int = 20  # a staff page session ends after this long unused
+    staff_session_hours: int = 10  # and after this long in all (a working day)
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5

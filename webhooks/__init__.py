@@ -19,6 +19,12 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         logs.configure("web", runtime.settings)
     app = _openapi_app()
     app.config["SECRET_KEY"] = runtime.settings.secret_key
+    # Flask's own cookie carries only the CSRF token and a sign-in half done (the staff
+    # session itself is a row, see webhooks/staff): never readable by scripts or sent
+    # cross-site, and Secure when the line is served over HTTPS.
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=runtime.settings.public_url.startswith("https://"),
+                      WTF_CSRF_TIME_LIMIT=None)
     app.extensions["caseline"] = runtime
 
     from . import errors, request_log
@@ -29,9 +35,10 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(twilio_in_bp)
-    from . import api
+    from . import api, staff
 
     api.register(app)
+    app.register_blueprint(staff.bp)
     errors.register(app)
     request_log.register(app)
 

@@ -19,6 +19,7 @@ from .flows import flows
 from .pins import pin_group
 from .reports import report_group
 from .run import demo, fake_twilio, scheduler, serve, sweep, worker
+from .staff import staff_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +28,8 @@ def cli() -> None:
 
 
 for command in (db_group, import_command, cases_group, serve, worker, scheduler, sweep, demo,
-                fake_twilio, pin_group, report_group, flows, chat, clock_group, api_token_group):
+                fake_twilio, pin_group, report_group, flows, chat, clock_group, api_token_group,
+                staff_group):
     cli.add_command(command)
 
 

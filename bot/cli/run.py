@@ -139,6 +139,10 @@ def demo(port: int, check: bool) -> None:
     db.upgrade(runtime.engine)
     report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
     click.echo(f"Demo data: {report.summary()}")
+    from bot.demo import staff as demo_staff
+
+    with runtime.session() as session:
+        staff_account = demo_staff.ensure(session)
     runtime.redis.ping()  # starts the embedded Redis once, before the children share it
     logs = runtime.settings.instance_path / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -150,6 +154,7 @@ def demo(port: int, check: bool) -> None:
         if check:
             return
         _print_next_steps(port, logs, runtime.settings.twilio_api_base)
+        _print_staff_sign_in(port, staff_account)
         _wait_for_exit(children)
     finally:
         _stop(children)
@@ -211,6 +216,14 @@ def _print_next_steps(port: int, logs: Path, fake_twilio: str) -> None:
         f"The demo people, their numbers and PINs are listed at the top of {DEMO_FILE}.\n"
         f"What the line sends: {fake_twilio.rstrip('/')}/_fake/messages. Logs: {logs}/\n"
     )
+
+
+def _print_staff_sign_in(port: int, account) -> None:
+    click.echo(
+        f"Staff pages: http://127.0.0.1:{port}/staff/ as {account.email}, password "
+        f"'{account.password}'.\n"
+        f"  The code: caseline staff code {account.email}   (or add the secret "
+        f"{account.totp_secret} to an authenticator app)\n")
 
 
 def _wait_for_exit(children: list[subprocess.Popen]) -> None:

@@ -10,7 +10,7 @@ from .inbound import InboundEvent, OptOut, PinGuard
 from .messaging import ConversationState, OutboxMessage, SendAttempt
 from .org import Team, Worker
 from .people import CommunicationNeeds, Person, PersonPhone, Representative
-from .staff import StaffAction
+from .staff import CaseView, StaffAccount, StaffAction, StaffSession
 from .types import (
     ActionStatus,
     ActionUrgency,
@@ -33,9 +33,10 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ActionStatus", "ActionUrgency", "ApiCall", "ApiToken", "Authority", "Case", "CaseUpdate",
-    "Channel", "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction",
+    "CaseView", "Channel", "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction",
     "Disclosure", "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
     "MspAchieved", "MspAsked", "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone",
     "PinGuard", "Representative", "RespondentKind", "RiskResult", "SendAttempt", "SequenceCounter",
-    "StaffAction", "Stage", "Team", "UTCDateTime", "Worker", "metadata", "utcnow",
+    "StaffAccount", "StaffAction", "StaffSession", "Stage", "Team", "UTCDateTime", "Worker",
+    "metadata", "utcnow",
 ]

@@ -1,0 +1,195 @@
+"""The staff pages through the real app (Flask's test client; the browser tests drive them in
+Chromium): sign-in with a TOTP code, the refusals, the queue, the case page."""
+
+from __future__ import annotations
+
+import re
+import pytest
+from sqlmodel import select
+
+from bot.models import CaseView, StaffAccount, StaffAction
+from bot.services import staff_accounts as accounts
+from webhooks import create_app
+
+PASSWORD = "correct horse battery staple"
+EDITH = "+447700900101"
+
+
+@pytest.fixture
+def staff(demo_runtime):
+    """staff(role, team=..., worker=...) -> (client, account email); not yet signed in."""
+    app = create_app(demo_runtime)
+
+    def make(role="worker", team=None, worker="W-101", email=None):
+        email = email or f"{role}.{worker or team}@example.org".lower()
+        with demo_runtime.session() as session:
+            accounts.create(session, email=email, name=f"{role.title()} Person", role=role,
+                            password=PASSWORD, team_ref=team,
+                            worker_ref=worker if role == "worker" else None)
+        return Pages(app.test_client(), demo_runtime, email)
+
+    make.runtime = demo_runtime
+    return make
+
+
+class Pages:
+    def __init__(self, http, runtime, email):
+        self.http, self.runtime, self.email = http, runtime, email
+
+    def csrf(self, path="/staff/sign-in"):
+        page = self.http.get(path, follow_redirects=True).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def code(self):
+        with self.runtime.session() as session:
+            return accounts.current_code(accounts.find(session, self.email), self.runtime.now())
+
+    def sign_in(self, password=PASSWORD, code=None):
+        token = self.csrf()
+        first = self.http.post("/staff/sign-in", data={"email": self.email,
+                                                       "password": password,
+                                                       "csrf_token": token})
+        if first.status_code != 302:
+            return first
+        token = self.csrf("/staff/sign-in/code")
+        return self.http.post("/staff/sign-in/code", data={
+            "code": code or self.code(), "csrf_token": token, "next": "/staff/"})
+
+    def post(self, path, **data):
+        token = self.csrf("/staff/")
+        return self.http.post(path, data={**data, "csrf_token": token})
+
+
+def test_no_page_without_signing_in(staff):
+    pages = staff()
+    for path in ("/staff/", "/staff/queue", "/staff/cases/SG-100101"):
+        answer = pages.http.get(path)
+        assert answer.status_code == 302 and "/staff/sign-in" in answer.headers["Location"]
+    css = pages.http.get("/staff/static/staff.css")
+    assert css.status_code == 200 and b"govuk-" in css.get_data()
+    css.close()
+
+
+def test_sign_in_needs_the_password_and_the_code(staff):
+    pages = staff()
+    wrong = pages.sign_in(password="not the password at all")
+    assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
+    bad_code = pages.sign_in(code="000000")
+    assert bad_code.status_code == 401
+    done = pages.sign_in()
+    assert done.status_code == 302 and done.headers["Location"].endswith("/staff/")
+    cookie = done.headers.get_all("Set-Cookie")
+    assert any("caseline_staff=" in c and "HttpOnly" in c and "SameSite=Lax" in c
+               for c in cookie)
+    page = pages.http.get("/staff/")
+    assert page.status_code == 200 and "Action queue" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_failed_sign_ins_are_limited(staff):
+    pages = staff()
+    for _ in range(accounts.MAX_FAILURES):
+        pages.sign_in(password="a wrong password!")
+    assert pages.sign_in().status_code == 401  # right password, but the account waits
+    with staff.runtime.session() as session:
+        account = accounts.find(session, pages.email)
+        assert account.locked_until is not None
+
+
+def test_a_post_without_its_csrf_token_is_refused(staff, phone):
+    pages = staff()
+    pages.sign_in()
+    phone(EDITH).text("I feel unsafe")
+    with staff.runtime.session() as session:
+        action = session.exec(select(StaffAction)).first()
+    refused = pages.http.post(f"/staff/actions/{action.id}/done", data={"note": "x"})
+    assert refused.status_code == 400
+    with staff.runtime.session() as session:
+        assert session.get(StaffAction, action.id).status.value == "open"
+
+
+def test_a_session_ends_when_idle(staff):
+    from datetime import timedelta
+
+    from bot.models import utcnow
+
+    start = utcnow()
+    moved = {"by": timedelta(0)}
+    staff.runtime.clock = lambda: start + moved["by"]
+    pages = staff()
+    pages.sign_in()
+    moved["by"] = timedelta(minutes=staff.runtime.settings.staff_idle_minutes - 1)
+    assert pages.http.get("/staff/").status_code == 200  # in use: it carries on
+    moved["by"] += timedelta(minutes=staff.runtime.settings.staff_idle_minutes + 1)
+    answer = pages.http.get("/staff/")
+    assert answer.status_code == 302 and "/staff/sign-in" in answer.headers["Location"]
+
+
+def test_an_urgent_text_reaches_the_queue_and_is_taken_and_done(staff, phone):
+    pages = staff()
+    pages.sign_in()
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")  # verified: the alarm is about her case
+    edith.text("I feel unsafe")
+    rows = pages.http.get("/staff/queue").get_data(as_text=True)
+    assert "Urgent" in rows and "SG-100101" in rows
+    with staff.runtime.session() as session:
+        action = session.exec(select(StaffAction).where(
+            StaffAction.case_id.is_not(None))).first()
+    assert pages.post(f"/staff/actions/{action.id}/acknowledge").status_code == 302
+    assert "seen by Worker Person" in pages.http.get("/staff/queue").get_data(as_text=True)
+    assert pages.post(f"/staff/actions/{action.id}/done",
+                      note="Rang Edith; she is safe at her daughter's.").status_code == 302
+    with staff.runtime.session() as session:
+        finished = session.get(StaffAction, action.id)
+        assert finished.status.value == "done" and finished.done_by == "Worker Person"
+    case = pages.http.get("/staff/cases/SG-100101").get_data(as_text=True)
+    assert "she is safe at her daughter" in case and "staff action done" in case
+
+
+def test_a_worker_cannot_open_another_teams_case_and_the_try_is_audited(staff):
+    pages = staff()  # W-101 is in Leeds
+    pages.sign_in()
+    assert pages.http.get("/staff/cases/SG-100101").status_code == 200
+    sheffield = _sheffield_case(staff.runtime)
+    assert pages.http.get(f"/staff/cases/{sheffield}").status_code == 403
+    with staff.runtime.session() as session:
+        views = [(v.allowed) for v in session.exec(select(CaseView).order_by(CaseView.id))]
+    assert views == [True, False]
+
+
+def _sheffield_case(runtime) -> str:
+    from bot.models import Case, Team, Worker
+
+    with runtime.session() as session:
+        return session.exec(select(Case.ref).join(Worker, Case.worker_id == Worker.id)
+                            .join(Team, Worker.team_id == Team.id)
+                            .where(Team.ref == "T-SHEFF")).first()
+
+
+def test_the_cli_makes_an_account_and_shows_a_code_outside_production(caseline):
+    out = caseline("staff", "create", "--email", "Priya.Shah@example.org", "--name",
+                   "Priya Shah", "--role", "manager", "--team", "T-LEEDS", "--password",
+                   PASSWORD)
+    assert "secret (shown once)" in out and "otpauth://totp/" in out
+    code = caseline("staff", "code", "priya.shah@example.org").strip()
+    assert re.fullmatch(r"\d{6}", code)
+    assert "priya.shah@example.org  Priya Shah  manager" in caseline("staff", "list")
+    short = caseline("staff", "create", "--email", "a@example.org", "--name", "A",
+                     "--role", "admin", "--password", "short", code=1)
+    assert "at least 12 characters" in short
+
+
+def test_a_session_is_a_row_and_signing_out_ends_it(staff):
+    from bot.models import StaffSession
+
+    pages = staff()
+    pages.sign_in()
+    assert pages.post("/staff/sign-out").status_code == 302
+    with staff.runtime.session() as session:
+        [row] = session.exec(select(StaffSession)).all()
+        assert row.ended_at is not None
+        assert session.exec(select(StaffAccount)).first().password_hash.startswith("scrypt:")
+    assert pages.http.get("/staff/").status_code == 302

@@ -1,0 +1,11 @@
+"""The staff pages (`/staff/`): signed in with a password and a TOTP code, server-rendered
+with GOV.UK Frontend's styles (built into `static/` by `assets/`, nothing fetched at run
+time), every form protected against cross-site requests, every case page view audited.
+"""
+
+from __future__ import annotations
+
+from . import pages, sign_in
+from .blueprint import bp
+
+__all__ = ["bp", "pages", "sign_in"]

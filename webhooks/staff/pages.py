@@ -1,0 +1,174 @@
+"""The action queue and the case page: what staff work from all day."""
+
+from __future__ import annotations
+
+from flask import abort, g, redirect, render_template, request, url_for
+from sqlmodel import select
+
+from bot.models import (
+    ActionStatus,
+    ActionUrgency,
+    Case,
+    CaseView,
+    Person,
+    Representative,
+    StaffAction,
+    Team,
+    Worker,
+)
+from bot.records import timeline
+from bot.services import actions as queue_service
+from bot.services import staff_access as access
+
+from .blueprint import bp, now, runtime
+
+SHOWS = {"all": "Everything I may see", "mine": "Mine", "team": "My team",
+         "unassigned": "Unassigned"}
+
+
+def _actions(db, show: str, kind: str | None) -> list[StaffAction]:
+    """Open actions: urgent first, then the longest waiting."""
+    account = g.account
+    query = access.actions_query(account).where(StaffAction.status == ActionStatus.OPEN)
+    if show == "mine" and account.worker_id:
+        query = query.where(StaffAction.worker_id == account.worker_id)
+    elif show == "team" and account.team_id:
+        query = query.where(StaffAction.team_id == account.team_id)
+    elif show == "unassigned":
+        query = query.where(StaffAction.worker_id.is_(None))
+    if kind:
+        query = query.where(StaffAction.kind == kind)
+    found = list(db.exec(query.limit(500)))
+    return sorted(found, key=lambda a: (a.urgency != ActionUrgency.URGENT, a.created_at, a.id))
+
+
+def _rows(db, actions: list[StaffAction]) -> list[dict]:
+    cases = {c.id: c for c in db.exec(select(Case).where(
+        Case.id.in_({a.case_id for a in actions if a.case_id})))}
+    workers = {w.id: w for w in db.exec(select(Worker))}
+    rows = []
+    for action in actions:
+        waited = max(int((now() - action.created_at).total_seconds() // 60), 0)
+        case = cases.get(action.case_id)
+        rows.append({"action": action, "case": case, "waited": _waited(waited),
+                     "worker": workers.get(action.worker_id),
+                     "urgent": action.urgency == ActionUrgency.URGENT})
+    return rows
+
+
+def _waited(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h {minutes % 60} min" if hours < 24 else f"{hours // 24} days"
+
+
+def _queue_context(db):
+    show = request.args.get("show", "all")
+    show = show if show in SHOWS else "all"
+    kind = request.args.get("kind") or None
+    actions = _actions(db, show, kind)
+    kinds = sorted({a.kind for a in _actions(db, "all", None)})
+    workers = list(db.exec(select(Worker).where(Worker.team_id == g.account.team_id))) \
+        if g.account.team_id else list(db.exec(select(Worker)))
+    return {"rows": _rows(db, actions), "show": show, "shows": SHOWS, "kind": kind,
+            "kinds": kinds, "workers": workers,
+            "urgent": sum(a.urgency == ActionUrgency.URGENT for a in actions)}
+
+
+@bp.get("/")
+def queue():
+    with runtime().session() as db:
+        return render_template("queue.html", title="Action queue", **_queue_context(db))
+
+
+@bp.get("/queue")
+def queue_rows():
+    """The queue's table alone: the page fetches it every few seconds."""
+    with runtime().session() as db:
+        return render_template("queue_rows.html", **_queue_context(db))
+
+
+def _action_for(db, action_id: int) -> StaffAction:
+    action = db.get(StaffAction, action_id)
+    if action is None or not access.may_handle(db, g.account, action):
+        abort(404)
+    return action
+
+
+def _back():
+    target = request.form.get("back") or ""
+    return redirect(target if target.startswith("/staff") and "//" not in target
+                    else url_for("staff.queue"))
+
+
+@bp.post("/actions/<int:action_id>/acknowledge")
+def acknowledge(action_id: int):
+    with runtime().session() as db:
+        action = _action_for(db, action_id)
+        if action.acknowledged_at is None:
+            action.acknowledged_at, action.acknowledged_by = now(), g.account.name
+            if g.account.worker_id and action.worker_id is None:
+                action.worker_id = g.account.worker_id
+    return _back()
+
+
+@bp.post("/actions/<int:action_id>/assign")
+def assign(action_id: int):
+    with runtime().session() as db:
+        _action_for(db, action_id)
+        try:
+            queue_service.assign(db, action_id, request.form.get("worker", ""),
+                                 actor=g.account.name)
+        except queue_service.ActionError as exc:
+            return _error(str(exc))
+    return _back()
+
+
+@bp.post("/actions/<int:action_id>/done")
+def done(action_id: int):
+    with runtime().session() as db:
+        _action_for(db, action_id)
+        try:
+            queue_service.mark_done(db, action_id, request.form.get("note", ""),
+                                    actor=g.account.name)
+        except queue_service.ActionError as exc:
+            return _error(str(exc))
+    return _back()
+
+
+def _error(message: str):
+    return render_template("refused.html", title="That could not be done", message=message), 409
+
+
+# ---- the case page ---------------------------------------------------------------------
+
+@bp.get("/cases/<ref>")
+def case_page(ref: str):
+    with runtime().session() as db:
+        case = db.exec(select(Case).where(Case.ref == ref)).first()
+        if case is None:
+            abort(404)
+        allowed = access.may_open(db, g.account, case)
+        db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=allowed))
+        if not allowed:
+            db.commit()
+            return render_template("refused.html", title="Not your case",
+                                   message="This case is another team's. Your request to see "
+                                           "it has been recorded."), 403
+        timeline.sequence(db)
+        db.flush()
+        entries = timeline.entries(db, timeline.Reader(bodies=True), case_id=case.id,
+                                   limit=1000)
+        person = db.get(Person, case.person_id)
+        worker = db.get(Worker, case.worker_id)
+        cover = db.get(Worker, worker.cover_worker_id) if worker.cover_worker_id else None
+        team = db.get(Team, worker.team_id)
+        reps = list(db.exec(select(Representative).where(
+            Representative.person_id == person.id)))
+        actions = _rows(db, list(db.exec(select(StaffAction).where(
+            StaffAction.case_id == case.id, StaffAction.status == ActionStatus.OPEN))))
+        return render_template("case.html", title=f"{person.full_name} ({case.ref})",
+                               case=case, person=person, worker=worker, cover=cover,
+                               team=team, reps=reps, entries=list(reversed(entries)),
+                               rows=actions, today=now().date())
