@@ -193,3 +193,49 @@ def test_a_session_is_a_row_and_signing_out_ends_it(staff):
         assert row.ended_at is not None
         assert session.exec(select(StaffAccount)).first().password_hash.startswith("scrypt:")
     assert pages.http.get("/staff/").status_code == 302
+
+
+def test_news_is_checked_and_costed_before_it_is_posted(staff):
+    from bot.models import Case, OutboxMessage
+
+    pages = staff()
+    pages.sign_in()
+    words = "Sam has spoken to your bank. The payments have stopped."
+    preview = pages.post("/staff/cases/SG-100101/news", text=words)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "part(s)" in page and "write &#39;Edith&#39;" in page
+    with staff.runtime.session() as session:
+        assert session.exec(select(Case).where(Case.ref == "SG-100101")).one().latest_news \
+            != words  # not posted yet
+    posted = pages.post("/staff/cases/SG-100101/news", text=words, checked=words,
+                        next_contact="2099-01-10")
+    assert posted.status_code == 302
+    with staff.runtime.session() as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+        assert case.latest_news == words and str(case.next_contact_by) == "2099-01-10"
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "news")).all()
+    emoji = pages.post("/staff/cases/SG-100101/news", text="All good 👍", checked="All good 👍")
+    assert emoji.status_code == 409 and "cannot carry cheaply" in emoji.get_data(as_text=True)
+
+
+def test_closing_asks_for_the_sg4a_record_and_closes_once(staff):
+    from bot.models import Case
+
+    pages = staff()
+    pages.sign_in()
+    missing = pages.post("/staff/cases/SG-100101/close", summary="Edith is safe now.")
+    assert missing.status_code == 400
+    assert "Choose what happened to the risk" in missing.get_data(as_text=True)
+    summary = "Edith is safe at home and her money is back."
+    fields = {"summary": summary, "outcomes": "fully", "risk": "removed"}
+    assert pages.post("/staff/cases/SG-100101/close", **fields).status_code == 200  # preview
+    assert pages.post("/staff/cases/SG-100101/close", checked=summary, **fields
+                      ).status_code == 302
+    with staff.runtime.session() as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+        assert case.is_closed and case.msp_achieved.value == "Fully Achieved"
+    again = pages.post("/staff/cases/SG-100101/close", checked=summary, **fields)
+    assert again.status_code == 409
+    sheffield = _sheffield_case(staff.runtime)
+    assert pages.post(f"/staff/cases/{sheffield}/close", checked=summary, **fields
+                      ).status_code == 403

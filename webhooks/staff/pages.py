@@ -172,3 +172,98 @@ def case_page(ref: str):
                                case=case, person=person, worker=worker, cover=cover,
                                team=team, reps=reps, entries=list(reversed(entries)),
                                rows=actions, today=now().date())
+
+
+# ---- changing a case from its page --------------------------------------------------------
+
+OUTCOME_CHOICES = [
+    ("fully", "Yes, asked and outcomes expressed: fully achieved"),
+    ("partially", "Yes, asked and outcomes expressed: partially achieved"),
+    ("not-achieved", "Yes, asked and outcomes expressed: not achieved"),
+    ("none-expressed", "Yes, asked, but no outcomes were expressed"),
+    ("not-asked", "No, they were not asked"),
+    ("dont-know", "Don't know"),
+    ("not-recorded", "Not recorded"),
+]
+RISK_CHOICES = [("reduced", "Risk reduced"), ("removed", "Risk removed"),
+                ("remained", "Risk remained")]
+
+
+def _open_case(db, ref: str) -> Case:
+    """The case, if this account may change it (a refusal is audited as a view)."""
+    case = db.exec(select(Case).where(Case.ref == ref)).first()
+    if case is None:
+        abort(404)
+    if not access.may_open(db, g.account, case):
+        db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=False))
+        db.commit()
+        abort(403)
+    return case
+
+
+@bp.route("/cases/<ref>/news", methods=["GET", "POST"])
+def post_news(ref: str):
+    """News in plain words: checked as the flows are, shown with its text cost, posted
+    once the writer has seen the advice."""
+    from bot.importer.values import parse_date
+    from bot.services import cases as case_service
+
+    text = request.form.get("text", "").strip()
+    when = request.form.get("next_contact", "").strip()
+    with runtime().session() as db:
+        case = _open_case(db, ref)
+        person = db.get(Person, case.person_id)
+        context = {"case": case, "person": person, "text": text, "next_contact": when,
+                   "title": f"News for {person.full_name}"}
+        if request.method == "GET" or not text:
+            error = "Write the news, in plain words." if request.method == "POST" else None
+            return render_template("news.html", advice=None, error=error, **context)
+        advice = case_service.advise(db, ref, text, "news")
+        if request.form.get("checked") != text:  # first see the advice and the cost
+            return render_template("news.html", advice=advice, error=None, **context)
+        try:
+            next_contact = parse_date(when) if when else None
+            case_service.post_news(db, ref, text, actor=g.account.name,
+                                   next_contact_by=next_contact,
+                                   today=now().astimezone(runtime().settings.tz).date())
+        except (ValueError, case_service.CaseChangeError) as exc:
+            db.rollback()
+            return render_template("news.html", advice=advice, error=str(exc), **context), 409
+    return redirect(url_for("staff.case_page", ref=ref))
+
+
+@bp.route("/cases/<ref>/close", methods=["GET", "POST"])
+def close_case(ref: str):
+    """Close with what happened (read to the person and those allowed) and the SG4a record."""
+    from bot.services import cases as case_service
+
+    summary = request.form.get("summary", "").strip()
+    outcomes, risk = request.form.get("outcomes", ""), request.form.get("risk", "")
+    with runtime().session() as db:
+        case = _open_case(db, ref)
+        person = db.get(Person, case.person_id)
+        context = {"case": case, "person": person, "summary": summary, "outcomes": outcomes,
+                   "risk": risk, "outcome_choices": OUTCOME_CHOICES,
+                   "risk_choices": RISK_CHOICES, "title": f"Close {person.full_name}'s case"}
+        if request.method == "GET":
+            return render_template("close.html", errors={}, advice=None, **context)
+        errors = {}
+        if not summary:
+            errors["summary"] = "Say what happened: the summary is what the person will hear."
+        if outcomes not in dict(OUTCOME_CHOICES):
+            errors["outcomes"] = "Choose whether outcomes were asked for, and achieved."
+        if risk not in dict(RISK_CHOICES):
+            errors["risk"] = "Choose what happened to the risk."
+        if errors:
+            return render_template("close.html", errors=errors, advice=None, **context), 400
+        advice = case_service.advise(db, ref, summary, "closure summary")
+        if request.form.get("checked") != summary:  # first see the advice and the cost
+            return render_template("close.html", errors={}, advice=advice, **context)
+        try:
+            case_service.close_case(db, ref, summary=summary, outcomes=outcomes, risk=risk,
+                                    actor=g.account.name, when=now())
+        except case_service.CaseChangeError as exc:
+            db.rollback()
+            return render_template("close.html", errors={"summary": str(exc)}, advice=None,
+                                   **context), 409
+    return redirect(url_for("staff.case_page", ref=ref))
