@@ -4,6 +4,7 @@ Chromium): sign-in with a TOTP code, the refusals, the queue, the case page."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from sqlmodel import select
 

@@ -72,6 +72,14 @@ def guarded(response):
     return response
 
 
+@bp.app_template_filter("phone")
+def phone(number: str) -> str:
+    """'+441134960123' -> '0113 496 0123', as staff write and dial it."""
+    from bot.phones import display
+
+    return display(number) if number else ""
+
+
 @bp.app_context_processor
 def forms():
     return {"csrf_token": generate_csrf, "account": g.get("account")}
