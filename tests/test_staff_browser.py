@@ -93,10 +93,17 @@ def _shot(driver, name: str) -> None:
 
 
 def _wait(condition, seconds=15.0):
+    """Until the condition holds; a page still changing (an element gone stale or not
+    there yet) only means not yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except (StaleElementReferenceException, NoSuchElementException):
+            pass
         time.sleep(0.2)
     raise AssertionError("the page did not get there in time")
 
@@ -138,7 +145,7 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
 
     browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(secret).now())
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Action queue"
+    _wait(lambda: browser.find_element(By.TAG_NAME, "h1").text == "Action queue")
     _axe(browser, "queue")
 
     # Edith texts; the queue shows her alarm without a reload.
@@ -151,7 +158,7 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
     _wait(lambda: "seen by Sam Okafor" in _queue_text(browser))
 
     _click(browser, By.LINK_TEXT, "SG-100101")
-    assert "Edith" in browser.find_element(By.TAG_NAME, "h1").text
+    _wait(lambda: "Edith" in browser.find_element(By.TAG_NAME, "h1").text)
     timeline = browser.find_element(By.XPATH, "//h2[text()='Timeline, newest first']"
                                               "/following-sibling::table").text
     assert "text received" in timeline and "told about the case" in timeline
@@ -162,17 +169,19 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
     browser.find_element(By.ID, "text").send_keys("Sam has spoken to the bank. Edith's money "
                                                   "is safe.")
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    assert "part(s)" in browser.page_source
+    _wait(lambda: "part(s)" in browser.page_source)  # the advice and the cost, first
     _axe(browser, "news")
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    assert "Edith's money is safe" in browser.page_source
+    _wait(lambda: "Latest news" in browser.page_source and "Edith's money is safe" in
+          browser.page_source)
 
     browser.find_element(By.LINK_TEXT, "Close the case").click()
     browser.find_element(By.ID, "summary").send_keys("Edith is safe and her money is back.")
     browser.find_element(By.ID, "outcomes").click()
     browser.find_element(By.ID, "risk").click()
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _wait(lambda: "part(s)" in browser.page_source)
     _axe(browser, "close")
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _wait(lambda: "case closed" in browser.page_source)
     assert "closed" in browser.find_element(By.CLASS_NAME, "govuk-summary-list").text
-    assert "case closed" in browser.page_source
