@@ -365,3 +365,50 @@ def test_tokens_are_made_listed_and_revoked_from_the_cli_and_stored_hashed(casel
     assert http.get("/api/v1/cases", headers=auth).status_code == 401
     bad = caseline("api-token", "create", "--name", "x", "--scopes", "everything", code=1)
     assert "Scopes must be some of" in bad
+
+
+def test_a_team_token_cannot_reach_another_team_through_a_reference(api):
+    """Found in review: pointing a case at another team's person (or worker) would open
+    that person to the token, or hand the case over."""
+    leeds = api("read,write,actions", team="T-LEEDS")
+    sheffield_person = _sheffield(api.runtime, "person")
+    body = {"person": sheffield_person, "worker": "W-101", "stage": "concern"}
+    _problem(leeds.put("/cases/SG-LEAK", json=body), 403)
+    assert leeds.get("/cases/SG-LEAK").status_code == 404  # nothing written
+    moved = _problem(leeds.put("/cases/SG-100101/worker", json={"worker": "W-201"}), 403)
+    assert "belongs to another" in moved["detail"]
+    assert api("read").get("/cases/SG-100101").get_json()["worker"] == "W-101"
+
+
+def test_a_bad_date_or_cursor_is_a_problem_not_a_fault(api):
+    client = api("read,write,actions")
+    bad = _problem(client.post("/cases/SG-100101/news", json={
+        "text": "Sam rang.", "next_contact_by": "2026-02-30"}), 422)
+    assert bad["errors"][0]["pointer"] == "/next_contact_by"
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"id:" + b"9" * 27).decode().rstrip("=")
+    _problem(client.get(f"/people?cursor={huge}"), 422)
+    _problem(client.get(f"/actions?cursor={huge}"), 422)
+
+
+def test_an_action_is_given_only_to_someone_in_its_team(api, phone):
+    edith = phone(EDITH)
+    for body in ("news", "4821", "1"):
+        edith.text(body)
+    client = api("actions")
+    action = next(a for a in client.get("/actions").get_json()["items"]
+                  if a["case"] == "SG-100101")
+    refused = _problem(client.post(f"/actions/{action['id']}/assign",
+                                   json={"worker": "W-201"}), 409)
+    assert "another team" in refused["detail"]
+
+
+def _sheffield(runtime, what):
+    from bot.models import Person, Team, Worker
+
+    with runtime.session() as session:
+        return session.exec(select(Person.ref).join(Case, Case.person_id == Person.id)
+                            .join(Worker, Case.worker_id == Worker.id)
+                            .join(Team, Worker.team_id == Team.id)
+                            .where(Team.ref == "T-SHEFF")).first()

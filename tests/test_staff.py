@@ -63,9 +63,10 @@ class Pages:
 
 def test_no_page_without_signing_in(staff):
     pages = staff()
-    for path in ("/staff/", "/staff/queue", "/staff/cases/SG-100101"):
+    for path in ("/staff/", "/staff/cases/SG-100101", "/staff/cases/SG-100101/news"):
         answer = pages.http.get(path)
         assert answer.status_code == 302 and "/staff/sign-in" in answer.headers["Location"]
+    assert pages.http.get("/staff/queue").status_code == 401  # polled: the page reloads
     css = pages.http.get("/staff/static/staff.css")
     assert css.status_code == 200 and b"govuk-" in css.get_data()
     css.close()
@@ -240,3 +241,43 @@ def test_closing_asks_for_the_sg4a_record_and_closes_once(staff):
     sheffield = _sheffield_case(staff.runtime)
     assert pages.post(f"/staff/cases/{sheffield}/close", checked=summary, **fields
                       ).status_code == 403
+
+
+def test_a_code_works_once(staff):
+    pages = staff()
+    code = pages.code()
+    assert pages.sign_in(code=code).status_code == 302
+    again = staff.runtime  # a second browser, the same code, within its minute
+    other = Pages(pages.http.application.test_client(), again, pages.email)
+    assert other.sign_in(code=code).status_code == 401
+
+
+def test_the_queue_polling_by_itself_does_not_keep_a_session_alive(staff):
+    from datetime import timedelta
+
+    from bot.models import utcnow
+
+    start = utcnow()
+    moved = {"by": timedelta(0)}
+    staff.runtime.clock = lambda: start + moved["by"]
+    pages = staff()
+    pages.sign_in()
+    idle = staff.runtime.settings.staff_idle_minutes
+    for minutes in range(1, idle + 3, 5):
+        moved["by"] = timedelta(minutes=minutes)
+        polled = pages.http.get("/staff/queue")
+    assert polled.status_code == 401  # the page reloads itself to the sign-in page
+    assert pages.http.get("/staff/").status_code == 302
+
+
+def test_duty_reads_another_teams_urgent_case_but_does_not_change_it(staff, phone):
+    kerry = phone("+447700900106")  # P-006, Sheffield's case SG-100106
+    duty = staff(role="duty", team="T-LEEDS", worker=None, email="duty@example.org")
+    duty.sign_in()
+    assert duty.http.get("/staff/cases/SG-100106").status_code == 403  # nothing urgent yet
+    for body in ("news", "6173", "I feel unsafe"):
+        kerry.text(body)
+    assert "SG-100106" in duty.http.get("/staff/queue").get_data(as_text=True)
+    page = duty.http.get("/staff/cases/SG-100106")
+    assert page.status_code == 200 and "Post news" not in page.get_data(as_text=True)
+    assert duty.post("/staff/cases/SG-100106/news", text="x", checked="x").status_code == 403

@@ -59,6 +59,7 @@ class StaffAccount(SQLModel, table=True):
     worker_id: int | None = Field(default=None, foreign_key="worker.id")
     password_hash: str = Field(max_length=300)
     totp_secret: str = Field(max_length=64)
+    totp_last_step: int | None = Field(default=None, description="the last code's 30 s step")
     failed_signins: int = Field(default=0)
     locked_until: datetime | None = timestamp_field()
     disabled_at: datetime | None = timestamp_field()

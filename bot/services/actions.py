@@ -75,6 +75,9 @@ def assign(session: Session, action_id: int, worker_ref: str, *, actor: str) -> 
         raise ActionError(f"There is no worker '{worker_ref}'. Check the reference.")
     if action.status is ActionStatus.DONE:
         raise ActionError(f"Action {action_id} is done already; it cannot be assigned.")
+    if action.team_id is not None and worker.team_id != action.team_id:
+        raise ActionError(f"{worker.full_name} is in another team, whose queue does not show "
+                          "this action: give it to someone in its team.")
     action.worker_id, action.team_id = worker.id, action.team_id or worker.team_id
     _timeline(session, action, "action_assigned", f"{action.kind}: to {worker.full_name}",
               actor)

@@ -33,6 +33,14 @@ def may_open(session: Session, account: StaffAccount, case: Case) -> bool:
     return False
 
 
+def may_change(session: Session, account: StaffAccount, case: Case) -> bool:
+    """Post news, close: the case's own team (or an admin). Duty may read another team's
+    case while an urgent action is open on it, not change it."""
+    if account.role == "admin":
+        return True
+    return account.team_id is not None and team_of_case(session, case) == account.team_id
+
+
 def actions_query(account: StaffAccount):
     """The actions this account's queue holds (before any filter they choose)."""
     query = select(StaffAction)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -80,9 +81,10 @@ def check_password(password: str) -> None:
                            "four words are easy to remember).")
 
 
-def find(session: Session, email: str) -> StaffAccount | None:
-    return session.exec(select(StaffAccount).where(
-        StaffAccount.email == (email or "").strip().lower())).first()
+def find(session: Session, email: str, *, lock: bool = False) -> StaffAccount | None:
+    """The account; `lock` holds its row, so parallel tries are counted one by one."""
+    query = select(StaffAccount).where(StaffAccount.email == (email or "").strip().lower())
+    return session.exec(query.with_for_update() if lock else query).first()
 
 
 def locked(account: StaffAccount, now: datetime) -> bool:
@@ -92,13 +94,14 @@ def locked(account: StaffAccount, now: datetime) -> bool:
 def check_first_factor(session: Session, email: str, password: str, now: datetime
                        ) -> StaffAccount | None:
     """The account, if the password is right and it may sign in; a failure counts."""
-    account = find(session, email)
-    if account is None:
-        check_password_hash(_dummy_hash(), password or "")  # as long as a real check
+    account = find(session, email, lock=True)
+    # The hash is always checked first: an unknown, a locked and a disabled account take
+    # as long to refuse as a wrong password, so timing tells nobody which e-mails exist.
+    right = check_password_hash(account.password_hash if account else _dummy_hash(),
+                                password or "")
+    if account is None or account.disabled_at or locked(account, now):
         return None
-    if account.disabled_at or locked(account, now):
-        return None
-    if not check_password_hash(account.password_hash, password or ""):
+    if not right:
         failed(account, now)
         return None
     return account
@@ -107,13 +110,27 @@ def check_first_factor(session: Session, email: str, password: str, now: datetim
 def check_code(account: StaffAccount, code: str, now: datetime) -> bool:
     """A TOTP code from the account's app (this 30 s step or the one either side)."""
     code = "".join((code or "").split())
-    ok = code.isdigit() and pyotp.TOTP(account.totp_secret).verify(code, for_time=now,
-                                                                   valid_window=1)
+    totp = pyotp.TOTP(account.totp_secret)
+    step = _matching_step(totp, code, now)
+    # A code is good once: one seen over a shoulder cannot be used again in its minute.
+    ok = step is not None and step > (account.totp_last_step or 0)
     if ok:
         account.failed_signins, account.locked_until = 0, None
+        account.totp_last_step = step
     else:
         failed(account, now)
     return ok
+
+
+def _matching_step(totp: pyotp.TOTP, code: str, now: datetime) -> int | None:
+    """The 30 s step (this one or one either side) whose code this is, if any."""
+    if not (code.isdigit() and len(code) == totp.digits):
+        return None
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def failed(account: StaffAccount, now: datetime) -> None:
@@ -138,9 +155,10 @@ def start_session(session: Session, account: StaffAccount, now: datetime) -> str
     return token
 
 
-def resume(session: Session, token: str, now: datetime, idle: timedelta, longest: timedelta
-           ) -> StaffAccount | None:
-    """The signed-in account for this cookie, or None once idle or too old (then ended)."""
+def resume(session: Session, token: str, now: datetime, idle: timedelta, longest: timedelta,
+           *, touch: bool = True) -> StaffAccount | None:
+    """The signed-in account for this cookie, or None once idle or too old (then ended).
+    `touch=False` (a page polling by itself) does not count as someone using it."""
     if not token:
         return None
     row = session.exec(select(StaffSession).where(StaffSession.token_hash == _hash(token))
@@ -154,7 +172,8 @@ def resume(session: Session, token: str, now: datetime, idle: timedelta, longest
     if account is None or account.disabled_at:
         row.ended_at = now
         return None
-    row.last_seen_at = now
+    if touch:
+        row.last_seen_at = now
     return account
 
 

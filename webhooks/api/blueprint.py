@@ -33,7 +33,7 @@ def cursor_id(cursor: str | None) -> int:
         return 0
     try:
         kind, _, number = base64.urlsafe_b64decode(cursor.encode() + b"==").decode().partition(":")
-        if kind == "id" and number.isdigit():
+        if kind == "id" and number.isdigit() and int(number) < 2**63:
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
@@ -79,6 +79,7 @@ def upsert(kind: str, ref: str, body) -> tuple[dict, int]:
             existing = session.exec(select(MODELS[kind]).where(MODELS[kind].ref == ref)).first()
             if existing is not None:
                 resources.check_team(session, caller(), kind, existing, ref)
+            resources.check_references(session, caller(), kind, values)
             done = upsert_one(session, kind, ref, values, pin_key=runtime.settings.pin_key,
                               tz=runtime.settings.tz, source=f"api:{caller().name}",
                               actor=f"api:{caller().name}")

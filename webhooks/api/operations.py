@@ -17,7 +17,7 @@ from bot.services import cases as services
 from . import resources, schemas
 from .auth import caller, needs, runtime, subject
 from .blueprint import bp, cursor_id, next_cursor_of
-from .problems import ApiProblem, Problem
+from .problems import ApiProblem, FieldProblem, Problem
 
 CASES, ACTIONS, TIMELINE = (Tag(name="cases"), Tag(name="actions", description="The queue of "
                             "what staff must do: every failure to reach someone, every "
@@ -40,6 +40,9 @@ def _change(ref: str, what: str, change) -> dict:
         except (services.CaseChangeError, queue.ActionError) as exc:
             raise ApiProblem(409, f"The {what} was not made: {exc}") from None
         session.flush()
+        # Still the token's team's after the change (a new worker of another team would
+        # hand the case over): otherwise the change is rolled back.
+        resources.check_team(session, caller(), "cases", case, ref)
         return resources.case_out(session, case)
 
 
@@ -53,7 +56,11 @@ def post_news(path: schemas.Ref, body: schemas.NewsIn):
     """Post news in plain words; it is told to the person and those allowed to hear it."""
     from bot.importer.values import parse_date
 
-    when = parse_date(body.next_contact_by) if body.next_contact_by else None
+    try:
+        when = parse_date(body.next_contact_by) if body.next_contact_by else None
+    except ValueError as exc:
+        raise ApiProblem(422, str(exc), [FieldProblem(pointer="/next_contact_by",
+                                                      detail=str(exc))]) from None
     return _change(path.ref, "news", lambda s, actor: services.post_news(
         s, path.ref, body.text, actor=actor, next_contact_by=when, today=_today()))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.importer.kinds import MODELS
 from bot.models import Case, Person, PersonPhone, Representative, Team, Worker
 
 from . import schemas
@@ -113,6 +114,27 @@ def check_team(session: Session, who: Caller, kind: str, record: Any, ref: str) 
     if not may_see(session, who, kind, record):
         raise ApiProblem(403, f"This token is limited to one team; {schemas.SINGULAR[kind]} "
                               f"'{ref}' belongs to another.")
+
+
+REFERRED = {"cases": {"person": "people", "worker": "workers"},
+            "workers": {"team": "teams", "cover": "workers"},
+            "representatives": {"person": "people"}}
+
+
+def check_references(session: Session, who: Caller, kind: str, values: dict) -> None:
+    """A team-limited token may point a record only at its own team's records (a case at
+    another team's person would open that person to it; a worker of another team would
+    hand the case over)."""
+    if who.team_id is None:
+        return
+    for name, target in REFERRED.get(kind, {}).items():
+        ref = values.get(name)
+        if not isinstance(ref, str):
+            continue
+        record = session.exec(select(MODELS[target]).where(MODELS[target].ref == ref)).first()
+        if record is not None and not may_see(session, who, target, record):
+            raise ApiProblem(403, f"This token is limited to one team; {name} '{ref}' "
+                                  "belongs to another.")
 
 
 def visible_query(who: Caller, kind: str, query):

@@ -19,6 +19,7 @@ from bot.services import staff_accounts as accounts
 HERE = Path(__file__).parent
 COOKIE = "caseline_staff"
 OPEN_ENDPOINTS = {"staff.sign_in", "staff.code", "staff.static"}
+POLLED = {"staff.queue_rows"}  # fetched by the page itself: not someone using it
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
@@ -49,10 +50,13 @@ def signed_in_and_same_site():
     with runtime().session() as db:
         account = accounts.resume(db, request.cookies.get(COOKIE, ""), now(),
                                   idle=timedelta(minutes=settings.staff_idle_minutes),
-                                  longest=timedelta(hours=settings.staff_session_hours))
+                                  longest=timedelta(hours=settings.staff_session_hours),
+                                  touch=request.endpoint not in POLLED)
         if account is not None:
             db.expunge(account)
     if account is None:
+        if request.endpoint in POLLED:
+            return "", 401  # the page reloads itself, to the sign-in page
         target = request.full_path if request.method == "GET" else url_for("staff.queue")
         return redirect(url_for("staff.sign_in", next=target.rstrip("?")))
     g.account = account

@@ -115,23 +115,22 @@ def acknowledge(action_id: int):
 
 @bp.post("/actions/<int:action_id>/assign")
 def assign(action_id: int):
-    with runtime().session() as db:
-        _action_for(db, action_id)
-        try:
-            queue_service.assign(db, action_id, request.form.get("worker", ""),
-                                 actor=g.account.name)
-        except queue_service.ActionError as exc:
-            return _error(str(exc))
-    return _back()
+    return _act(action_id, lambda db: queue_service.assign(
+        db, action_id, request.form.get("worker", ""), actor=g.account.name))
 
 
 @bp.post("/actions/<int:action_id>/done")
 def done(action_id: int):
+    return _act(action_id, lambda db: queue_service.mark_done(
+        db, action_id, request.form.get("note", ""), actor=g.account.name))
+
+
+def _act(action_id: int, change):
+    """One change to an action this account may handle, through the queue's service."""
     with runtime().session() as db:
         _action_for(db, action_id)
         try:
-            queue_service.mark_done(db, action_id, request.form.get("note", ""),
-                                    actor=g.account.name)
+            change(db)
         except queue_service.ActionError as exc:
             return _error(str(exc))
     return _back()
@@ -171,7 +170,8 @@ def case_page(ref: str):
         return render_template("case.html", title=f"{person.full_name} ({case.ref})",
                                case=case, person=person, worker=worker, cover=cover,
                                team=team, reps=reps, entries=list(reversed(entries)),
-                               rows=actions, today=now().date())
+                               rows=actions, today=now().date(),
+                               may_change=access.may_change(db, g.account, case))
 
 
 # ---- changing a case from its page --------------------------------------------------------
@@ -194,7 +194,7 @@ def _open_case(db, ref: str) -> Case:
     case = db.exec(select(Case).where(Case.ref == ref)).first()
     if case is None:
         abort(404)
-    if not access.may_open(db, g.account, case):
+    if not access.may_change(db, g.account, case):
         db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=False))
         db.commit()
         abort(403)

@@ -47,9 +47,13 @@ def code():
     if request.method == "GET":
         return render_template("code.html", title="Enter your code", next=target, error=None)
     with runtime().session() as db:
+        from sqlmodel import select
+
         from bot.models import StaffAccount
 
-        account = db.get(StaffAccount, pending)
+        # The row is held, so parallel guesses are counted one by one.
+        account = db.exec(select(StaffAccount).where(StaffAccount.id == pending)
+                          .with_for_update()).first()
         ok = bool(account and not account.disabled_at and not accounts.locked(account, now())
                   and accounts.check_code(account, request.form.get("code", ""), now()))
         token = accounts.start_session(db, account, now()) if ok else None

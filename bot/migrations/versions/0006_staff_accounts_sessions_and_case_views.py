@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('worker_id', sa.Integer(), nullable=True),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('failed_signins', sa.Integer(), nullable=False),
     sa.Column('locked_until', bot.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('disabled_at', bot.models.types.UTCDateTime(timezone=True), nullable=True),

@@ -10,9 +10,10 @@ if (queue && queue.dataset.poll) {
     // Never replace the table while someone is typing a note in it.
     if (queue.contains(document.activeElement) && document.activeElement.tagName === 'INPUT') return;
     try {
-      const answer = await fetch(queue.dataset.poll, { credentials: 'same-origin' });
-      if (answer.ok) queue.innerHTML = await answer.text();
-      else if (answer.redirected || answer.status === 401) window.location.reload();
+      const answer = await fetch(queue.dataset.poll, { credentials: 'same-origin',
+                                                       redirect: 'manual' });
+      if (answer.ok && !answer.redirected) queue.innerHTML = await answer.text();
+      else window.location.reload();  // signed out (idle): the page goes to sign-in
     } catch (error) { /* offline for a moment: try again next time */ }
   };
   setInterval(refresh, 5000);
