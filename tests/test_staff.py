@@ -281,3 +281,43 @@ def test_duty_reads_another_teams_urgent_case_but_does_not_change_it(staff, phon
     page = duty.http.get("/staff/cases/SG-100106")
     assert page.status_code == 200 and "Post news" not in page.get_data(as_text=True)
     assert duty.post("/staff/cases/SG-100106/news", text="x", checked="x").status_code == 403
+
+
+def test_the_case_is_changed_from_its_page_through_the_case_services(staff, caseline):
+    from bot.models import Case, Person, Worker
+    from bot.pins import verify_pin
+
+    pages = staff()
+    pages.sign_in()
+    form = pages.http.get("/staff/cases/SG-100101/change").get_data(as_text=True)
+    assert "When they will next hear from us" in form and "A new PIN" in form
+    assert pages.post("/staff/cases/SG-100101/next-contact", next_contact="2099-03-01"
+                      ).status_code == 302
+    past = pages.post("/staff/cases/SG-100101/next-contact", next_contact="2001-01-01")
+    assert past.status_code == 409 and "in the past" in past.get_data(as_text=True)
+    assert pages.post("/staff/cases/SG-100101/away", away_until="2099-01-31",
+                      cover="W-103").status_code == 302
+    other_team = pages.post("/staff/cases/SG-100101/away", away_until="2099-01-31",
+                            cover="W-201")
+    assert other_team.status_code == 409 and "another team" in other_team.get_data(
+        as_text=True)
+    assert pages.post("/staff/cases/SG-100101/pause", until="2099-02-01").status_code == 302
+    shown = pages.post("/staff/cases/SG-100101/pin", holder="P-001")
+    pin = re.search(r"PIN <strong>(\d{4})</strong>", shown.get_data(as_text=True)).group(1)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert pages.post("/staff/cases/SG-100101/worker", worker="W-103").status_code == 302
+    with staff.runtime.session() as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+        sam = session.exec(select(Worker).where(Worker.ref == "W-101")).one()
+        person = session.get(Person, case.person_id)
+        assert str(case.next_contact_by) == "2099-03-01"
+        assert str(sam.away_until) == "2099-01-31" and sam.cover_worker_id is not None
+        assert str(person.contact_paused_until) == "2099-02-01"
+        assert verify_pin(pin, person.pin_hash, staff.runtime.settings.pin_key,
+                          salt=person.ref)
+        assert session.get(Worker, case.worker_id).ref == "W-103"
+    timeline = pages.http.get("/staff/cases/SG-100101").get_data(as_text=True)
+    for what in ("next contact set", "worker away (or back)", "contact paused", "PIN set",
+                 "worker changed"):
+        assert what in timeline, what
+    assert pin not in timeline

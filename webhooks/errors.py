@@ -29,6 +29,9 @@ def register(app: Flask) -> None:
 def handle_error(error: Exception):
     if request.path.startswith("/api/"):
         return _api_problem(error)
+    if request.path.startswith("/staff/") and not isinstance(error, HTTPException):
+        log.error("error on %s (%s)", request.path, type(error).__name__)
+        return Response(_STAFF_FAULT, status=500, mimetype="text/html")
     if isinstance(error, HTTPException):
         return error  # 403 for a bad signature, 404, 405: Twilio's own business
     # The type only: a database error's message could carry a number or a conversation.
@@ -60,6 +63,11 @@ def _api_problem(error: Exception):
                         "and tell the Caseline administrator if it goes on.")
 
 
+_STAFF_FAULT = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Something '
+                'went wrong</title></head><body><main><h1>Something went wrong</h1><p>Nothing '
+                'was changed. Go back and try again; if it goes on, tell the Caseline '
+                'administrator.</p><p><a href="/staff/">Back to the action queue</a></p>'
+                '</main></body></html>')
 _DANGER = "If you are in danger now, call 999."
 _LAST_RESORT = ('<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-GB">'
                 f"Sorry, something went wrong. {_DANGER} Please try again later."

@@ -135,6 +135,50 @@ def pause_contact(session: Session, ref: str, until: date, *, actor: str,
     return case
 
 
+def set_next_contact(session: Session, ref: str, when: date, *, actor: str,
+                     today: date | None = None) -> Case:
+    """When the person will next hear from us (callers hear it; the watchdog checks it)."""
+    case = _open_case(session, ref)
+    if when < (today or utcnow().date()):
+        raise CaseChangeError(f"The next contact date {when} is in the past.")
+    case.next_contact_by = when
+    _record(session, case, "next_contact", f"Next contact by {when.isoformat()}.", actor,
+            {"next_contact_by": when.isoformat()})
+    return case
+
+
+def mark_away(session: Session, worker_ref: str, until: date | None, *, cover_ref: str | None,
+              actor: str, today: date | None = None) -> Worker:
+    """A worker away until a date (inclusive), with a colleague covering (or none: the duty
+    team); `until=None` says they are back. Callers hear who to call from the next turn."""
+    worker = session.exec(select(Worker).where(Worker.ref == worker_ref)).first()
+    if worker is None:
+        raise CaseChangeError(f"There is no worker '{worker_ref}'. Check the reference.")
+    cover = None
+    if cover_ref:
+        cover = session.exec(select(Worker).where(Worker.ref == cover_ref)).first()
+        if cover is None or cover.id == worker.id:
+            raise CaseChangeError("Choose a colleague to cover, not the worker who is away.")
+        if cover.team_id != worker.team_id:
+            raise CaseChangeError(f"{cover.full_name} is in another team: choose a colleague"
+                                  " in the same team, or the duty team.")
+    if until is not None and until < (today or utcnow().date()):
+        raise CaseChangeError(f"The last day away, {until}, is in the past.")
+    worker.away_until, worker.cover_worker_id = until, cover.id if cover else None
+    text = (f"{worker.full_name} is away until {until.isoformat()}; "
+            f"{cover.full_name if cover else 'the duty team'} covers." if until
+            else f"{worker.full_name} is back.")
+    for case in session.exec(select(Case).where(Case.worker_id == worker.id,
+                                                Case.stage != Stage.CLOSED)):
+        session.add(CaseUpdate(case_id=case.id, kind="away", text=text, recorded_by=actor,
+                               details={"until": until.isoformat() if until else None,
+                                        "cover_worker_id": worker.cover_worker_id}))
+        record_interaction(session, kind="case_away", direction=Direction.INTERNAL,
+                           case_id=case.id, person_id=case.person_id, summary=text,
+                           actor=actor)
+    return worker
+
+
 def advise(session: Session, ref: str, text: str, what: str) -> wording.Advice:
     """What to improve in news or a closure summary for case REF before it is posted: both
     are read to the person and to the relatives and friends they trust."""

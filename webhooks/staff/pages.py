@@ -267,3 +267,118 @@ def close_case(ref: str):
             return render_template("close.html", errors={"summary": str(exc)}, advice=None,
                                    **context), 409
     return redirect(url_for("staff.case_page", ref=ref))
+
+
+@bp.get("/cases/<ref>/change")
+def change_case(ref: str):
+    """Next contact, the named worker, the worker away with cover, a pause, a new PIN."""
+    with runtime().session() as db:
+        case = _open_case(db, ref)
+        return render_template("change.html", **_change_context(db, case, {}))
+
+
+def _change_context(db, case: Case, errors: dict) -> dict:
+    person = db.get(Person, case.person_id)
+    worker = db.get(Worker, case.worker_id)
+    team = list(db.exec(select(Worker).where(Worker.team_id == worker.team_id)
+                        .order_by(Worker.last_name)))
+    return {"case": case, "person": person, "worker": worker, "colleagues": team,
+            "errors": errors, "title": f"Change {person.full_name}'s case",
+            "reps": list(db.exec(select(Representative).where(
+                Representative.person_id == person.id)))}
+
+
+def _changed(ref: str, field: str, change):
+    """Run one change through its service; a refusal is shown on the change page, with the
+    field to fix."""
+    from bot.services import cases as case_service
+    from bot.services.pins import PinChangeError
+
+    with runtime().session() as db:
+        case = _open_case(db, ref)
+        try:
+            shown = change(db, case)
+        except (ValueError, case_service.CaseChangeError, PinChangeError) as exc:
+            db.rollback()
+            case = db.exec(select(Case).where(Case.ref == ref)).one()
+            return render_template("change.html", **_change_context(db, case, {field: str(exc)})
+                                   ), 409
+    # A page to show (the new PIN) is shown; otherwise back to the case.
+    return shown if isinstance(shown, str) else redirect(url_for("staff.case_page", ref=ref))
+
+
+def _date(name: str):
+    from bot.importer.values import parse_date
+
+    text = request.form.get(name, "").strip()
+    return parse_date(text) if text else None
+
+
+def _today():
+    return now().astimezone(runtime().settings.tz).date()
+
+
+@bp.post("/cases/<ref>/next-contact")
+def set_next_contact(ref: str):
+    from bot.services import cases as case_service
+
+    def change(db, case):
+        when = _date("next_contact")
+        if when is None:
+            raise ValueError("Give the date they will next hear from us, as YYYY-MM-DD.")
+        case_service.set_next_contact(db, ref, when, actor=g.account.name, today=_today())
+    return _changed(ref, "next_contact", change)
+
+
+@bp.post("/cases/<ref>/worker")
+def change_worker(ref: str):
+    from bot.services import cases as case_service
+
+    return _changed(ref, "worker", lambda db, case: case_service.change_worker(
+        db, ref, request.form.get("worker", ""), actor=g.account.name))
+
+
+@bp.post("/cases/<ref>/away")
+def worker_away(ref: str):
+    from bot.services import cases as case_service
+
+    def change(db, case):
+        worker = db.get(Worker, case.worker_id)
+        case_service.mark_away(db, worker.ref, _date("away_until"),
+                               cover_ref=request.form.get("cover") or None,
+                               actor=g.account.name, today=_today())
+    return _changed(ref, "away_until", change)
+
+
+@bp.post("/cases/<ref>/pause")
+def pause_contact(ref: str):
+    from bot.services import cases as case_service
+
+    def change(db, case):
+        until = _date("until")
+        if until is None:
+            raise ValueError("Give the last day of the pause, as YYYY-MM-DD.")
+        case_service.pause_contact(db, ref, until, actor=g.account.name, today=_today())
+    return _changed(ref, "until", change)
+
+
+@bp.post("/cases/<ref>/pin")
+def reset_pin(ref: str):
+    """A new PIN for the person or one of their representatives, shown once (for a
+    letter): only its keyed hash is kept."""
+    from bot.services.pins import new_pin, set_pin
+
+    def change(db, case):
+        holder = request.form.get("holder", "")
+        person = db.get(Person, case.person_id)
+        reps = {r.ref: r for r in db.exec(select(Representative).where(
+            Representative.person_id == person.id))}
+        if holder != person.ref and holder not in reps:
+            raise ValueError("Choose whose PIN to reset.")
+        pin = new_pin()
+        who, _ = set_pin(db, pin, key=runtime().settings.pin_key,
+                         person_ref=holder if holder == person.ref else None,
+                         representative_ref=holder if holder in reps else None,
+                         actor=g.account.name)
+        return render_template("pin.html", title="The new PIN", case=case, who=who, pin=pin)
+    return _changed(ref, "holder", change)
