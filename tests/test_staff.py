@@ -321,3 +321,25 @@ def test_the_case_is_changed_from_its_page_through_the_case_services(staff, case
                  "worker changed"):
         assert what in timeline, what
     assert pin not in timeline
+
+
+def test_once_staff_take_a_message_the_caller_hears_who_has_it(staff, phone):
+    """Edith leaves a message; Sam takes it on the queue; when she texts again, after her
+    PIN she hears that Sam has it. Joan, her daughter, is not told about Edith's message."""
+    edith = phone(EDITH)
+    for body in ("news", "4821", "2", "The man from the bank rang again."):
+        edith.text(body)
+    again = " ".join(phone(EDITH).text("news") + phone(EDITH).text("4821"))
+    assert "It was passed to Sam" in again and "has your message" not in again
+    pages = staff()
+    pages.sign_in()
+    with staff.runtime.session() as session:
+        action = session.exec(select(StaffAction).where(StaffAction.kind == "message")).one()
+    pages.post(f"/staff/actions/{action.id}/acknowledge")
+    later = phone(EDITH)
+    later.text("news")
+    heard = " ".join(later.text("4821"))
+    assert "Sam has your message." in heard
+    joan = phone("+447700900201")
+    joan.text("news")
+    assert "has your message" not in " ".join(joan.text("5937"))

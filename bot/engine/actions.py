@@ -110,7 +110,7 @@ def choice_values(choices: tuple[Verified, ...] = (), language: str = "en") -> d
 
 def last_values(data: dict | None = None) -> dict:
     """The `last` object: the caller's own last contact, or empty values when there is none."""
-    out = {"kind": "", "date": None, "passed_to": "", **(data or {})}
+    out = {"kind": "", "date": None, "passed_to": "", "seen": False, **(data or {})}
     # A flow in another language says the duty team in its own words ("y tîm dyletswydd").
     out["to_duty"] = out["passed_to"] == settings.DUTY_TEAM_NAME
     return out
@@ -259,7 +259,10 @@ def last_contact_view(data, now) -> dict | None:
     if day is None or not 0 <= (now.date() - day).days <= settings.LAST_CONTACT_MAX_DAYS:
         return None
     passed_to = " ".join(str(data.get("passed_to") or "").split())
-    return {"kind": data["kind"], "date": day.isoformat(), "passed_to": passed_to}
+    # `seen`: a member of staff has taken it on (the queue's "take it"), so the caller can
+    # hear that Sam has their message rather than only that it was passed on.
+    return {"kind": data["kind"], "date": day.isoformat(), "passed_to": passed_to,
+            "seen": bool(data.get("seen")) and bool(passed_to)}
 
 
 @action("load_case", sets=("case", "may"))

@@ -87,6 +87,7 @@ LAST = {
     "date": Field("date", LONG_DATE, "2025-12-02"),
     "passed_to": Field("text", LONG_FULL_NAME, "Sam"),
     "to_duty": B,  # passed to the duty team, nobody by name
+    "seen": B,  # taken on by the member of staff it was passed to
 }
 
 PIN_CHECK = {"ok": B, "locked": B}

@@ -296,13 +296,15 @@ class LineContext(EffectActions):
         if last is None:
             return None
         kind = "message" if last.kind == "message_left" else "callback"
+        passed_to, seen = self._passed_to(last, "message" if kind == "message"
+                                          else "call_back")
         return {"kind": kind, "date": _local_date(last.created_at, self.settings),
-                "passed_to": self._passed_to(last, "message" if kind == "message"
-                                             else "call_back")}
+                "passed_to": passed_to, "seen": seen}
 
-    def _passed_to(self, contact: Interaction, action_kind: str) -> str:
+    def _passed_to(self, contact: Interaction, action_kind: str) -> tuple[str, bool]:
         """Whom the staff action raised with this contact went to (the cover, if the
-        worker was away then): a first name, or the duty team when nobody by name."""
+        worker was away then): a first name, or the duty team when nobody by name; and
+        whether they have taken it on (acknowledged it on the queue)."""
         action = self.session.exec(
             select(StaffAction).where(StaffAction.case_id == contact.case_id,
                                       StaffAction.kind == action_kind,
@@ -311,7 +313,8 @@ class LineContext(EffectActions):
             .order_by(StaffAction.created_at.desc(), StaffAction.id.desc())).first()
         worker = self.session.get(Worker, action.worker_id) if action and action.worker_id \
             else None
-        return worker.first_name if worker else DUTY_TEAM_NAME
+        seen = bool(action and action.acknowledged_at and worker)
+        return (worker.first_name if worker else DUTY_TEAM_NAME), seen
 
     def service(self, who: Verified | None = None) -> ServiceInfo:
         team = answering_team(self.session, self.settings,

@@ -248,12 +248,17 @@ def test_either_joins_names_as_people_say_them(names, lang, expected):
     ({"kind": "message", "date": "2025-12-09"}, None),  # tomorrow: bad data
     ({"kind": "message", "date": "2025-09-08"}, None),  # 91 days ago
     ({"kind": "message", "date": "2025-09-09", "passed_to": None},
-     {"kind": "message", "date": "2025-09-09", "passed_to": ""}),
+     {"kind": "message", "date": "2025-09-09", "passed_to": "", "seen": False}),
     ({"kind": "callback", "on": date(2025, 12, 8), "passed_to": " Sam \n"},
-     {"kind": "callback", "date": "2025-12-08", "passed_to": "Sam"}),
+     {"kind": "callback", "date": "2025-12-08", "passed_to": "Sam", "seen": False}),
     ({"kind": "message", "date": datetime(2025, 12, 2, 15, 0, tzinfo=UTC),
       "passed_to": "the duty team"},
-     {"kind": "message", "date": "2025-12-02", "passed_to": "the duty team"}),
+     {"kind": "message", "date": "2025-12-02", "passed_to": "the duty team", "seen": False}),
+    # Taken on by Sam: said so ("Sam has your message"), but never without a name to say.
+    ({"kind": "message", "date": "2025-12-02", "passed_to": "Sam", "seen": True},
+     {"kind": "message", "date": "2025-12-02", "passed_to": "Sam", "seen": True}),
+    ({"kind": "message", "date": "2025-12-02", "passed_to": "", "seen": True},
+     {"kind": "message", "date": "2025-12-02", "passed_to": "", "seen": False}),
 ])
 def test_the_last_contact_is_checked_and_made_plain(data, expected):
     assert last_contact_view(data, NOW) == expected
@@ -282,7 +287,7 @@ def test_with_no_last_contact_nothing_is_said_and_last_is_empty(converse):
     out = conv.text("1357")
     assert "You left" not in out and "You asked for a call back" not in out
     assert conv.state["values"]["last"] == {"kind": "", "date": None, "passed_to": "",
-                                            "to_duty": False}
+                                            "seen": False, "to_duty": False}
 
 
 class TextsMayNotNameTheWorker(FakeContext):
