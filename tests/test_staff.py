@@ -343,3 +343,38 @@ def test_once_staff_take_a_message_the_caller_hears_who_has_it(staff, phone):
     joan = phone("+447700900201")
     joan.text("news")
     assert "has your message" not in " ".join(joan.text("5937"))
+
+
+def test_the_overviews_list_quiet_cases_undelivered_messages_and_the_msp_report(staff,
+                                                                                caseline):
+    from datetime import timedelta
+
+    from bot.delivery import outbox
+    from bot.models import Case, Channel, OutboxStatus, SendAttempt
+
+    pages = staff()
+    pages.sign_in()
+    # SG-100101's next contact (2026-12-04 in the demo) is passed once the clock is on.
+    later = staff.runtime.now() + timedelta(days=400)
+    staff.runtime.clock = lambda: later
+    pages.sign_in()
+    quiet = pages.http.get("/staff/overview/contact").get_data(as_text=True)
+    assert "SG-100101" in quiet and ("missed" in quiet or "no news" in quiet)
+    with staff.runtime.session() as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+        row = outbox.add(session, key="t/undelivered", purpose="news", channel=Channel.SMS,
+                         to="+447700900101", body="x", case_id=case.id)
+        session.flush()
+        row.status = OutboxStatus.FAILED
+        session.add(SendAttempt(outbox_id=row.id, number=1, status="failed",
+                                error_code=21610))
+    failed = pages.http.get("/staff/overview/undelivered").get_data(as_text=True)
+    assert "replied STOP" in failed and "ask them to text START" in failed
+    assert "07700 900101" in failed
+    caseline("cases", "close", "SG-100102", "--summary", "Arthur is safe now.",
+             "--outcomes", "partially", "--risk", "reduced")
+    report = pages.http.get("/staff/overview/msp?from=2000-01-01&to=2999-12-31"
+                            ).get_data(as_text=True)
+    assert "Partially Achieved" in report and "Risk reduced" in report
+    bad = pages.http.get("/staff/overview/msp?from=yesterday")
+    assert "Give the dates as YYYY-MM-DD" in bad.get_data(as_text=True)

@@ -164,6 +164,11 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
     assert "text received" in timeline and "told about the case" in timeline
     _axe(browser, "case")
     _shot(browser, "case")
+    _click(browser, By.LINK_TEXT, "Change the case")
+    _wait(lambda: browser.find_element(By.TAG_NAME, "h1").text.startswith("Change"))
+    _axe(browser, "change")
+    browser.back()
+    _wait(lambda: "Edith" in browser.find_element(By.TAG_NAME, "h1").text)
 
     browser.find_element(By.LINK_TEXT, "Post news").click()
     browser.find_element(By.ID, "text").send_keys("Sam has spoken to the bank. Edith's money "
@@ -185,3 +190,12 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
     _wait(lambda: "case closed" in browser.page_source)
     assert "closed" in browser.find_element(By.CLASS_NAME, "govuk-summary-list").text
+
+    # The overview pages and the change page: reachable from the header, and accessible.
+    for link, heading in (("Need contact", "Cases that need contact"),
+                          ("Not delivered", "Not delivered"),
+                          ("MSP report", "Making Safeguarding Personal")):
+        _click(browser, By.LINK_TEXT, link)
+        _wait(lambda h=heading: browser.find_element(By.TAG_NAME, "h1").text == h)
+        _axe(browser, heading)
+    assert "1" in browser.find_element(By.TAG_NAME, "main").text  # the case just closed

@@ -66,16 +66,26 @@ def watchdog(runtime: Runtime, now: datetime | None = None) -> int:
     made = 0
     with runtime.session() as session:
         for case in _open_cases(session):
-            last_news = case.news_updated_at or case.opened_at
-            quiet = now - last_news >= timedelta(days=settings.watchdog_days)
-            missed = case.next_contact_by is not None and case.next_contact_by < today
-            if not (quiet or missed):
+            if not why_contact_is_due(case, now, today, settings.watchdog_days):
                 continue
+            last_news = case.news_updated_at or case.opened_at
+            missed = case.next_contact_by is not None and case.next_contact_by < today
             episode = last_news.date().isoformat()  # new news starts a new episode
             made += _contact(session, runtime, case, "watchdog", "not_forgotten", now,
                              key=lambda to, c=case, e=episode: f"watchdog/{c.id}/{to.who_id}/{e}")
             _raise_for_staff(session, case, episode, missed, now, settings.watchdog_days)
     return made
+
+
+def why_contact_is_due(case: Case, now: datetime, today, days: int) -> str:
+    """Why an open case needs contact now ('' if it does not): the one rule the watchdog
+    and the staff pages' overview share."""
+    if case.next_contact_by is not None and case.next_contact_by < today:
+        return f"missed its next-contact date ({case.next_contact_by:%d %B})"
+    last_news = case.news_updated_at or case.opened_at
+    if now - last_news >= timedelta(days=days):
+        return f"no news for {(now - last_news).days} days"
+    return ""
 
 
 def _raise_for_staff(session: Session, case: Case, episode: str, missed: bool, now, days) -> None:
