@@ -378,3 +378,27 @@ def test_the_overviews_list_quiet_cases_undelivered_messages_and_the_msp_report(
     assert "Partially Achieved" in report and "Risk reduced" in report
     bad = pages.http.get("/staff/overview/msp?from=yesterday")
     assert "Give the dates as YYYY-MM-DD" in bad.get_data(as_text=True)
+
+
+def test_each_role_sees_what_it_needs_to_and_no_more(staff, phone):
+    """A manager: their team's cases and queue; an admin: every case; a worker's "mine"
+    shows only what is theirs."""
+    kerry, edith = phone("+447700900106"), phone(EDITH)  # Sheffield's SG-100106, Leeds'
+    for who, pin in ((kerry, "6173"), (edith, "4821")):
+        for body in ("news", pin, "1"):  # each asks for a call back
+            who.text(body)
+    manager = staff(role="manager", team="T-LEEDS", worker=None, email="m@example.org")
+    manager.sign_in()
+    queue = manager.http.get("/staff/queue").get_data(as_text=True)
+    assert "SG-100101" in queue and "SG-100106" not in queue
+    assert manager.http.get("/staff/cases/SG-100101").status_code == 200
+    assert manager.http.get("/staff/cases/SG-100106").status_code == 403
+    admin = staff(role="admin", team=None, worker=None, email="a@example.org")
+    admin.sign_in()
+    everything = admin.http.get("/staff/queue").get_data(as_text=True)
+    assert "SG-100101" in everything and "SG-100106" in everything
+    assert admin.http.get("/staff/cases/SG-100106").status_code == 200
+    tom = staff(role="worker", worker="W-103", email="tom@example.org")  # Leeds, not Edith's
+    tom.sign_in()
+    assert "SG-100101" in tom.http.get("/staff/queue?show=team").get_data(as_text=True)
+    assert "SG-100101" not in tom.http.get("/staff/queue?show=mine").get_data(as_text=True)
