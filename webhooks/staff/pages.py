@@ -307,10 +307,13 @@ def _changed(ref: str, field: str, change):
     return shown if isinstance(shown, str) else redirect(url_for("staff.case_page", ref=ref))
 
 
-def _date(name: str):
+def _date(name: str, needed: str | None = None):
+    """The form's date `name`; empty is None, or, if `needed` says what it is, a refusal."""
     from bot.importer.values import parse_date
 
     text = request.form.get(name, "").strip()
+    if not text and needed:
+        raise ValueError(f"Give {needed}, as YYYY-MM-DD.")
     return parse_date(text) if text else None
 
 
@@ -322,12 +325,9 @@ def _today():
 def set_next_contact(ref: str):
     from bot.services import cases as case_service
 
-    def change(db, case):
-        when = _date("next_contact")
-        if when is None:
-            raise ValueError("Give the date they will next hear from us, as YYYY-MM-DD.")
-        case_service.set_next_contact(db, ref, when, actor=g.account.name, today=_today())
-    return _changed(ref, "next_contact", change)
+    return _changed(ref, "next_contact", lambda db, case: case_service.set_next_contact(
+        db, ref, _date("next_contact", "the date they will next hear from us"),
+        actor=g.account.name, today=_today()))
 
 
 @bp.post("/cases/<ref>/worker")
@@ -354,12 +354,9 @@ def worker_away(ref: str):
 def pause_contact(ref: str):
     from bot.services import cases as case_service
 
-    def change(db, case):
-        until = _date("until")
-        if until is None:
-            raise ValueError("Give the last day of the pause, as YYYY-MM-DD.")
-        case_service.pause_contact(db, ref, until, actor=g.account.name, today=_today())
-    return _changed(ref, "until", change)
+    return _changed(ref, "until", lambda db, case: case_service.pause_contact(
+        db, ref, _date("until", "the last day of the pause"), actor=g.account.name,
+        today=_today()))
 
 
 @bp.post("/cases/<ref>/pin")
