@@ -72,6 +72,9 @@ class Settings:
     api_calls_per_minute: int = 600  # per token; more get 429 with Retry-After
     staff_idle_minutes: int = 20  # a staff page session ends after this long unused
     staff_session_hours: int = 10  # and after this long in all (a working day)
+    # An action nobody has taken on is raised to the team manager after this long.
+    escalate_urgent_minutes: int = 30
+    escalate_after_hours: int = 24
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5

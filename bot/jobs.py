@@ -89,6 +89,22 @@ def sweep_outbox_job() -> dict | None:
     return run_once(runtime.redis, "outbox", runtime.settings.outbox_sweep_seconds, both)
 
 
+ESCALATION_SWEEP_SECONDS = 60
+
+
+def escalation_sweep_job() -> int | None:
+    """Raise untouched staff actions to the team manager (bot/records/escalation.py)."""
+    from bot.records import escalation
+
+    runtime = worker_runtime()
+
+    def raise_due():
+        with runtime.session() as session:
+            return escalation.escalate(session, runtime.settings, runtime.now())
+
+    return run_once(runtime.redis, "escalation", ESCALATION_SWEEP_SECONDS, raise_due)
+
+
 def alert_duty_mobile(number: str, caller: str) -> str:
     """Tell the emergency duty mobile at once about danger in a text the database could
     not take (no outbox row: the database is what is down)."""

@@ -18,7 +18,13 @@ from rq.exceptions import SchedulerNotFound
 
 from bot.config import Settings
 from bot.delivery.queues import BULK_QUEUE, URGENT_QUEUE
-from bot.jobs import CONTACT_SWEEP_SECONDS, contact_sweeps_job, sweep_outbox_job
+from bot.jobs import (
+    CONTACT_SWEEP_SECONDS,
+    ESCALATION_SWEEP_SECONDS,
+    contact_sweeps_job,
+    escalation_sweep_job,
+    sweep_outbox_job,
+)
 from bot.redis_conn import REDIS_DOWN, wait_for_redis
 from bot.runtime import Runtime
 
@@ -39,6 +45,7 @@ def sweeps(settings: Settings):
     """(job function, every N seconds, queue) for each periodic sweep. The outbox sweep is
     how work comes back after an outage, so it never waits behind bulk check-ins."""
     return [(sweep_outbox_job, settings.outbox_sweep_seconds, URGENT_QUEUE),
+            (escalation_sweep_job, ESCALATION_SWEEP_SECONDS, URGENT_QUEUE),
             (contact_sweeps_job, CONTACT_SWEEP_SECONDS, BULK_QUEUE)]
 
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # behind a thousand check-ins. Pacing per number still applies to both.
 URGENT_QUEUE, BULK_QUEUE = "caseline-urgent", "caseline"
 QUEUE_NAMES = (URGENT_QUEUE, BULK_QUEUE)
-URGENT_PURPOSES = frozenset({"danger_alert"})
+URGENT_PURPOSES = frozenset({"danger_alert", "escalation"})
 
 SEND_JOB = "bot.jobs.send_outbox_message"
 CHECK_JOB = "bot.jobs.reconcile_outbox_message"

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from .api import ApiCall, ApiToken
-from .audit import Disclosure, Interaction, SequenceCounter
+from .audit import Disclosure, Interaction, Recording, SequenceCounter
 from .cases import Case, CaseUpdate, FeedbackAnswer
 from .imports import ImportBaseline
 from .inbound import InboundEvent, OptOut, PinGuard
@@ -36,7 +36,8 @@ __all__ = [
     "CaseView", "Channel", "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction",
     "Disclosure", "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
     "MspAchieved", "MspAsked", "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone",
-    "PinGuard", "Representative", "RespondentKind", "RiskResult", "SendAttempt", "SequenceCounter",
+    "PinGuard", "Recording", "Representative", "RespondentKind", "RiskResult", "SendAttempt",
+    "SequenceCounter",
     "StaffAccount", "StaffAction", "StaffSession", "Stage", "Team", "UTCDateTime", "Worker",
     "metadata", "utcnow",
 ]

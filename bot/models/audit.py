@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from .base import created_at_field
+from .base import created_at_field, timestamp_field
 from .types import Channel, Direction, enum_column
 
 
@@ -54,4 +54,22 @@ class Disclosure(SQLModel, table=True):
     recipient_kind: str = Field(max_length=16, description="person or representative")
     recipient_id: int
     channel: Channel = Field(sa_column=enum_column(Channel, nullable=False))
+    created_at: datetime = created_at_field()
+
+
+class Recording(SQLModel, table=True):
+    """A message a caller left on a call: where Twilio holds it, and our own copy.
+
+    Staff play it through our server (never Twilio's link); the copy lives in the database,
+    so every web machine can serve it. Select the other columns when listing them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int = Field(foreign_key="interaction.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="safeguarding_case.id", index=True)
+    twilio_sid: str = Field(max_length=64, unique=True, description="RE…")
+    twilio_url: str = Field(max_length=300, description="Twilio's Recording resource")
+    seconds: int = Field(default=0)
+    audio: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary(), nullable=True))
+    content_type: str = Field(default="", max_length=40)
+    copied_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

@@ -39,6 +39,8 @@ class StaffAction(SQLModel, table=True):
     acknowledged_by: str = Field(default="", max_length=200)
     done_at: datetime | None = timestamp_field()
     done_by: str = Field(default="", max_length=200)
+    # Raised to the team manager because nobody took it on in time (see records/escalation).
+    escalated_at: datetime | None = timestamp_field()
 
 
 class StaffAccount(SQLModel, table=True):

@@ -43,7 +43,8 @@ LABELS = {
     "case_away": "worker away (or back)", "case_import": "changed by the case system",
     "case_reopened": "reopened by the case system", "pin_set": "PIN set",
     "action_raised": "staff action raised", "action_assigned": "staff action assigned",
-    "action_done": "staff action done", "staff_note": "staff note",
+    "action_done": "staff action done",
+    "action_escalated": "staff action raised to the manager", "staff_note": "staff note",
 }
 
 

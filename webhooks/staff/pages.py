@@ -23,7 +23,7 @@ from bot.services import staff_access as access
 from .blueprint import bp, now, runtime
 
 SHOWS = {"all": "Everything I may see", "mine": "Mine", "team": "My team",
-         "unassigned": "Unassigned"}
+         "unassigned": "Unassigned", "raised": "Raised to the manager"}
 
 
 def _actions(db, show: str, kind: str | None) -> list[StaffAction]:
@@ -36,10 +36,16 @@ def _actions(db, show: str, kind: str | None) -> list[StaffAction]:
         query = query.where(StaffAction.team_id == account.team_id)
     elif show == "unassigned":
         query = query.where(StaffAction.worker_id.is_(None))
+    elif show == "raised":
+        query = query.where(StaffAction.escalated_at.is_not(None))
     if kind:
         query = query.where(StaffAction.kind == kind)
     found = list(db.exec(query.limit(500)))
-    return sorted(found, key=lambda a: (a.urgency != ActionUrgency.URGENT, a.created_at, a.id))
+    # A manager sees what was raised to them first within each urgency.
+    raised_first = account.role == "manager"
+    return sorted(found, key=lambda a: (a.urgency != ActionUrgency.URGENT,
+                                        raised_first and a.escalated_at is None,
+                                        a.created_at, a.id))
 
 
 def _rows(db, actions: list[StaffAction]) -> list[dict]:
