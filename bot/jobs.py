@@ -105,6 +105,22 @@ def escalation_sweep_job() -> int | None:
     return run_once(runtime.redis, "escalation", ESCALATION_SWEEP_SECONDS, raise_due)
 
 
+RECORDING_SWEEP_SECONDS = 60
+
+
+def copy_recordings_job() -> dict | None:
+    """Copy messages callers left from Twilio into our database (bot/records/recordings.py)."""
+    from bot.records import recordings
+
+    runtime = worker_runtime()
+
+    def copy_new():
+        with runtime.session() as session:
+            return recordings.copy_new(session, runtime.settings)
+
+    return run_once(runtime.redis, "recordings", RECORDING_SWEEP_SECONDS, copy_new)
+
+
 def alert_duty_mobile(number: str, caller: str) -> str:
     """Tell the emergency duty mobile at once about danger in a text the database could
     not take (no outbox row: the database is what is down)."""

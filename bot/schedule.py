@@ -21,7 +21,9 @@ from bot.delivery.queues import BULK_QUEUE, URGENT_QUEUE
 from bot.jobs import (
     CONTACT_SWEEP_SECONDS,
     ESCALATION_SWEEP_SECONDS,
+    RECORDING_SWEEP_SECONDS,
     contact_sweeps_job,
+    copy_recordings_job,
     escalation_sweep_job,
     sweep_outbox_job,
 )
@@ -46,7 +48,8 @@ def sweeps(settings: Settings):
     how work comes back after an outage, so it never waits behind bulk check-ins."""
     return [(sweep_outbox_job, settings.outbox_sweep_seconds, URGENT_QUEUE),
             (escalation_sweep_job, ESCALATION_SWEEP_SECONDS, URGENT_QUEUE),
-            (contact_sweeps_job, CONTACT_SWEEP_SECONDS, BULK_QUEUE)]
+            (contact_sweeps_job, CONTACT_SWEEP_SECONDS, BULK_QUEUE),
+            (copy_recordings_job, RECORDING_SWEEP_SECONDS, BULK_QUEUE)]
 
 
 def acquire_leadership(connection: redis.Redis, token: str) -> bool:

@@ -22,6 +22,7 @@ from bot.models import (
     Channel,
     Direction,
     FeedbackAnswer,
+    Interaction,
     OptOut,
     Person,
     Representative,
@@ -29,6 +30,7 @@ from bot.models import (
     StaffAction,
 )
 from bot.phones import display, is_mobile
+from bot.records import recordings
 from bot.records.audit import record_disclosures, record_interaction
 from bot.records.staff_actions import raise_action
 
@@ -116,10 +118,10 @@ def _today(turn: Turn):
     return turn.now.astimezone(turn.settings.tz).date()
 
 
-def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> None:
+def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> Interaction:
     source, _, rest = turn.event_key.partition(":")
     sid = rest.split(":")[0][:64] if source in ("sms", "voice") else ""  # Twilio's sid
-    record_interaction(turn.session, kind=kind, direction=Direction.INBOUND,
+    return record_interaction(turn.session, kind=kind, direction=Direction.INBOUND,
                        channel=turn.channel, number=turn.number or "", summary=summary,
                        actor="caller", twilio_sid=sid, **ids)
 
@@ -142,14 +144,17 @@ def _callback(turn: Turn, effect: fx.RequestCallback, index: int, _d) -> None:
 
 def _message(turn: Turn, effect: fx.RecordMessage, index: int, _d) -> None:
     ids = _who(effect)
-    content = effect.text or f"A recorded message ({effect.seconds}s): {effect.recording_url}"
+    # Twilio's link is never shown: the staff pages play our own copy (records/recordings).
+    content = effect.text or f"A recorded message ({effect.seconds}s)."
     number = f" Their number: {display(turn.number)}." if turn.number else \
         " Their number is withheld."
     raise_action(turn.session, kind="message",
                  summary=f"{_name(turn, ids)} left a message.{number}{_consent_note(turn, ids)}",
                  case_id=ids["case_id"], person_id=_person_of(turn, ids),
                  today=_today(turn), dedupe_key=f"message/{turn.event_key}/{index}")
-    _audit(turn, "message_left", ids, content)
+    left = _audit(turn, "message_left", ids, content)
+    if effect.recording_url:
+        recordings.keep(turn.session, left, effect.recording_url, effect.seconds)
 
 
 def _connect(turn: Turn, effect: fx.ConnectPerson, _i, directions: CallDirections) -> None:

@@ -25,6 +25,7 @@ from bot.models import (
     SequenceCounter,
     Worker,
 )
+from bot.records import recordings
 
 COUNTER = "timeline"
 BATCH = 5000
@@ -107,12 +108,13 @@ def _shown(session: Session, rows: list[Interaction], reader: Reader) -> list[di
     cases = {c.id: c.ref for c in session.exec(select(Case).where(
         Case.id.in_({r.case_id for r in rows})))}
     bodies = _sent_bodies(session, rows) if reader.bodies else {}
-    return [_entry(session, row, cases, disclosed.get(row.id, []), bodies, reader)
-            for row in rows]
+    heard = recordings.by_interaction(session, ids) if reader.bodies else {}
+    return [_entry(session, row, cases, disclosed.get(row.id, []), bodies, reader,
+                   heard.get(row.id)) for row in rows]
 
 
 def _entry(session: Session, row: Interaction, cases: dict, disclosed: list[str],
-           bodies: dict, reader: Reader) -> dict:
+           bodies: dict, reader: Reader, recording: int | None) -> dict:
     private = row.kind in PRIVATE
     summary = "" if private and not reader.bodies else row.summary
     if row.kind == "disclosure":
@@ -126,6 +128,7 @@ def _entry(session: Session, row: Interaction, cases: dict, disclosed: list[str]
         "disclosed": sorted(disclosed),
         "body": bodies.get(row.id) if reader.bodies else None,
         "withheld": private and not reader.bodies,
+        "recording": recording,  # a Recording id: played through our server, never Twilio's
     }
 
 

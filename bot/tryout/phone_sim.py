@@ -91,9 +91,10 @@ class SimulatedPhone:
         step = self._waiting()
         if not step.record:
             raise PhoneError("the line is not recording a message")
-        url = "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE" + uuid.uuid4().hex
-        form = {"RecordingUrl": url, "RecordingDuration": str(seconds),
-                "RecordingSid": "RE" + uuid.uuid4().hex, "Digits": "hangup"}
+        sid = "RE" + uuid.uuid4().hex
+        url = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
+        form = {"RecordingUrl": url, "RecordingDuration": str(seconds), "RecordingSid": sid,
+                "Digits": "hangup"}
         return self._follow(self._call_post(step.record["action"], form))
 
     def dial_result(self, status: str) -> CallStep:

@@ -216,3 +216,34 @@ def case_timeline(path: schemas.Ref, query: schemas.TimelineQuery):
     subject(f"case {path.ref}")
     return _timeline(query, path.ref)
 
+
+
+AUDIO = {200: {"description": "the message's audio", "content": {
+    "audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}}, 404: Problem,
+    502: Problem}
+
+
+@bp.get("/recordings/<int:recording_id>", tags=[TIMELINE], responses=AUDIO)
+@needs("messages")
+def recording_audio(path: schemas.RecordingPath):
+    """A message a caller left, as audio: our copy, fetched from Twilio if not yet stored."""
+    from flask import Response
+
+    from bot.models import Recording
+    from bot.records import recordings
+
+    subject(f"recording {path.recording_id}")
+    with runtime().session() as session:
+        found = session.get(Recording, path.recording_id)
+        case = session.get(Case, found.case_id) if found is not None and found.case_id \
+            else None
+        if case is None:
+            raise ApiProblem(404, f"There is no recording {path.recording_id}.")
+        resources.check_team(session, caller(), "cases", case, case.ref)
+        try:
+            recordings.copy(session, runtime().settings, found)
+        except recordings.RecordingUnavailable as exc:
+            raise ApiProblem(502, f"The recording is not stored yet and Twilio did not give "
+                                  f"it ({exc}): try again in a few minutes.") from None
+        audio, content_type = found.audio, found.content_type
+    return Response(audio, mimetype=content_type or recordings.CONTENT_TYPE)

@@ -216,6 +216,10 @@ class Ref(BaseModel):
                      description="the case system's reference (letters, digits, . _ : -)")
 
 
+class RecordingPath(BaseModel):
+    recording_id: int = Field(ge=1, le=2**31 - 1, description="a timeline entry's recording")
+
+
 class PageQuery(Strict):
     cursor: str | None = Field(None, max_length=40, description="from next_cursor")
     limit: int = Field(50, ge=1, le=500)
@@ -303,6 +307,9 @@ class TimelineEntry(BaseModel):
     body: str | None = Field(description="words sent or left; only with the messages scope")
     withheld: bool = Field(description="true when the summary is a message this token may "
                                        "not read")
+    recording: int | None = Field(default=None, description="a message left on a call: its "
+                                  "audio is GET /recordings/{recording} (messages scope); "
+                                  "never a Twilio link")
 
 
 class TimelinePage(BaseModel):

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot import phones
 
+from . import media
 from .resources import (
     API_PREFIX,
     CALL_EVENTS,
@@ -75,6 +76,7 @@ def _register_api(app: Flask) -> None:
 
     _register_resource(app, "messages", "Messages", "date_sent", "DateSent")
     _register_resource(app, "calls", "Calls", "start_time", "StartTime")
+    media.register(app, fake_state)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

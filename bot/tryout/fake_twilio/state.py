@@ -134,6 +134,8 @@ class FakeTwilioState:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._records: dict[str, dict[str, Record]] = {"messages": {}, "calls": {}}
+        self.deleted_recordings: set[str] = set()  # what DELETE …/Recordings/RE… removed
+        self.recording_fetches: list[str] = []  # the sids whose media was fetched
         self._callbacks: list[dict[str, Any]] = []
         self._refused: list[dict[str, Any]] = []
         self._rules: list[Rule] = []
@@ -377,6 +379,8 @@ class FakeTwilioState:
             self._events.clear()
             self._conversations.clear()
             self._opted_out.clear()
+            self.deleted_recordings.clear()
+            self.recording_fetches.clear()
             self._handed_over.clear()
             self._answering.clear()
             self._creates = itertools.count()
