@@ -45,7 +45,8 @@ LABELS = {
     "case_reopened": "reopened by the case system", "pin_set": "PIN set",
     "action_raised": "staff action raised", "action_assigned": "staff action assigned",
     "action_done": "staff action done",
-    "action_escalated": "staff action raised to the manager", "staff_note": "staff note",
+    "action_escalated": "staff action raised to the manager",
+    "consent_changed": "consent changed", "staff_note": "staff note",
 }
 
 

@@ -5,7 +5,7 @@ time), every form protected against cross-site requests, every case page view au
 
 from __future__ import annotations
 
-from . import overviews, pages, recordings, sign_in
+from . import consent, overviews, pages, recordings, sign_in
 from .blueprint import bp
 
-__all__ = ["bp", "overviews", "pages", "recordings", "sign_in"]
+__all__ = ["bp", "consent", "overviews", "pages", "recordings", "sign_in"]
