@@ -199,3 +199,139 @@ def test_a_worker_works_an_urgent_action_to_the_closed_case(live_runtime, browse
         _wait(lambda h=heading: browser.find_element(By.TAG_NAME, "h1").text == h)
         _axe(browser, heading)
     assert "1" in browser.find_element(By.TAG_NAME, "main").text  # the case just closed
+
+
+# ---- keyboard alone, and 200% zoom ----------------------------------------------------------
+
+FOCUS_SHOWN = """
+const e = document.activeElement;
+const seen = s => s && ((s.boxShadow && s.boxShadow !== 'none') ||
+  (s.outlineStyle !== 'none' && s.outlineWidth !== '0px' &&
+   !['transparent', 'rgba(0, 0, 0, 0)'].includes(s.outlineColor)));
+// GOV.UK's radios and checkboxes draw their focus on the label's ::before.
+const label = e.labels && e.labels[0];
+return seen(getComputedStyle(e)) || (label && seen(getComputedStyle(label, '::before')));
+"""
+FOCUSED = "const e = document.activeElement; return [e.id, e.tagName, " \
+          "e.getAttribute('aria-label') || '', e.innerText || e.value || ''];"
+
+
+def _tab_to(driver, wanted, limit: int = 120) -> None:
+    """Press Tab until `wanted(id, tag, aria-label, text)` holds for the focused element;
+    every element passed on the way must show that it has the focus."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused = driver.execute_script(FOCUSED)
+        if focused[1] != "BODY":
+            assert driver.execute_script(FOCUS_SHOWN), f"no visible focus on {focused}"
+        if focused[1] != "BODY" and wanted(*focused):
+            return
+    raise AssertionError(f"Tab never reached it; the last was {focused}")
+
+
+def _keys(driver, *keys) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def _call_and_leave_a_message(runtime, number: str) -> None:
+    from bot.tryout.phone_sim import SimulatedPhone
+
+    def transport(url, form, headers):
+        answer = requests.post(url, data=form, headers=headers, timeout=10)
+        return answer.status_code, answer.text
+
+    s = runtime.settings
+    caller = SimulatedPhone(transport, public_url=s.public_url, auth_token=s.twilio_auth_token,
+                            from_number=number, to_number=s.twilio_phone_number,
+                            account_sid=s.twilio_account_sid)
+    caller.call()
+    caller.press("1")
+    caller.press("4821")
+    caller.press("2")
+    caller.leave_message(seconds=9)
+
+
+def test_a_worker_does_the_day_by_keyboard_alone_and_reads_it_at_200_percent(
+        live_runtime, browser):
+    import pyotp
+    from selenium.webdriver.common.keys import Keys
+    from sqlmodel import select
+
+    from bot.importer import import_file
+    from bot.models import Representative
+    from tests.conftest import DEMO_FILE
+
+    runtime = live_runtime
+    import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
+    with runtime.session() as session:
+        secret = accounts.create(session, email="sam@example.org", name="Sam Okafor",
+                                 role="worker", password=PASSWORD,
+                                 worker_ref="W-101").totp_secret
+    for body in ("news", "4821", "I feel unsafe"):
+        _text(runtime, EDITH, body)
+    _call_and_leave_a_message(runtime, EDITH)
+    base = runtime.settings.public_url
+
+    browser.get(f"{base}/staff/sign-in")
+    _tab_to(browser, lambda i, tag, label, text: text == "Skip to main content")
+    _tab_to(browser, lambda i, *_: i == "email")
+    _keys(browser, "sam@example.org")
+    _tab_to(browser, lambda i, *_: i == "password")
+    _keys(browser, PASSWORD, Keys.ENTER)
+    _wait(lambda: "code" in browser.current_url)
+    _tab_to(browser, lambda i, *_: i == "code")
+    _keys(browser, pyotp.TOTP(secret).now(), Keys.ENTER)
+    _wait(lambda: browser.find_element("tag name", "h1").text == "Action queue")
+
+    _wait(lambda: "Urgent" in _queue_text(browser))
+    _tab_to(browser, lambda i, tag, label, text: label.startswith("Take action"))
+    _keys(browser, Keys.ENTER)
+    _wait(lambda: "seen by Sam Okafor" in _queue_text(browser))
+    _tab_to(browser, lambda i, tag, label, text: tag == "A" and text == "SG-100101")
+    _keys(browser, Keys.ENTER)
+    _wait(lambda: "Edith" in browser.find_element("tag name", "h1").text)
+
+    _tab_to(browser, lambda i, tag, label, text: tag == "A" and "Joan Marsh may be" in text)
+    _keys(browser, Keys.ENTER)
+    _wait(lambda: browser.find_element("tag name", "h1").text.startswith("What Joan"))
+    _tab_to(browser, lambda i, *_: i == "scopes-closure")
+    _keys(browser, Keys.SPACE)  # untick: Edith no longer wants Joan told of the closure
+    _tab_to(browser, lambda i, *_: i == "how")
+    _keys(browser, "Edith said so on the phone today.")
+    _tab_to(browser, lambda i, tag, label, text: text == "Record the consent")
+    _keys(browser, Keys.ENTER)
+    _wait(lambda: "Edith" in browser.find_element("tag name", "h1").text)
+    with runtime.session() as session:
+        joan = session.exec(select(Representative).where(Representative.ref == "R-001")).one()
+        assert joan.consent_scopes == ["status"] and joan.consent_recorded_by == "Sam Okafor"
+
+    # The message she left plays from our server, and Chromium decodes it.
+    _tab_to(browser, lambda i, tag, *_: tag == "AUDIO")
+    played = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const a = document.activeElement;"
+        "fetch(a.src).then(r => { a.addEventListener('loadedmetadata', "
+        "() => done([r.status, r.headers.get('content-type'), a.duration])); a.load(); });")
+    assert played[0] == 200 and played[1] == "audio/mpeg" and played[2] > 0.5, played
+    assert "twilio.com" not in browser.page_source
+
+    # 200% zoom of a 1280 px window: 640 CSS pixels across, at twice the pixel density.
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 640, "height": 500, "deviceScaleFactor": 2, "mobile": False})
+    pages = {"queue": "/staff/", "case": "/staff/cases/SG-100101",
+             "consent": "/staff/cases/SG-100101/trusted/R-001",
+             "change": "/staff/cases/SG-100101/change", "news": "/staff/cases/SG-100101/news",
+             "close": "/staff/cases/SG-100101/close", "need contact": "/staff/overview/contact",
+             "not delivered": "/staff/overview/undelivered", "msp": "/staff/overview/msp"}
+    for name, path in pages.items():
+        browser.get(base + path)
+        width = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];")
+        assert width[0] <= width[1], f"{name} scrolls sideways at 200%: {width}"
+        menu = browser.find_elements("css selector", ".govuk-header__navigation-list a")
+        assert menu and all(link.is_displayed() for link in menu), f"{name}: menu hidden"
+        _shot(browser, f"200-percent-{name.replace(' ', '-')}")
