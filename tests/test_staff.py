@@ -149,6 +149,9 @@ def test_an_urgent_text_reaches_the_queue_and_is_taken_and_done(staff, phone):
         assert finished.status.value == "done" and finished.done_by == "Worker Person"
     case = pages.http.get("/staff/cases/SG-100101").get_data(as_text=True)
     assert "she is safe at her daughter" in case and "staff action done" in case
+    # What Edith was told, in the consent scopes' words, not the line's field names.
+    assert "Told: how the case stands; the latest news; who the named worker is" in case
+    assert "has_news" not in case and "worker_first_name" not in case
 
 
 def test_a_worker_cannot_open_another_teams_case_and_the_try_is_audited(staff):

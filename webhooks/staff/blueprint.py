@@ -84,6 +84,18 @@ def phone(number: str) -> str:
     return display(number) if number else ""
 
 
+@bp.app_template_filter("told")
+def told(fields: list[str]) -> str:
+    """A disclosure's case fields as what the caller learnt, in the consent scopes' words:
+    'how the case stands; the latest news' rather than 'stage, latest_news, has_news'."""
+    from bot.engine.disclosure import SCOPE_FIELDS
+    from bot.services.consent import SCOPE_WORDS
+
+    shown = set(fields)
+    words = [SCOPE_WORDS[scope] for scope in SCOPE_WORDS if shown & SCOPE_FIELDS[scope]]
+    return "; ".join(words) or "only that the line knows them (no case detail)"
+
+
 @bp.app_context_processor
 def forms():
     return {"csrf_token": generate_csrf, "account": g.get("account")}
