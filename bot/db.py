@@ -97,6 +97,32 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def schema_problem(engine: sa.Engine) -> str | None:
+    """Why the schema cannot be used by this version (None when it is at the head): the
+    database does not answer, has no tables yet, or is at an older (or newer) revision."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        current = current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        return (f"The database at {where} does not answer ({type(exc.orig).__name__}). "
+                "Check DATABASE_URL and that the server is running.")
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return (f"The database at {where} has no tables yet. Run `caseline db upgrade` to "
+                "build them, then run this command again.")
+    return (f"The database at {where} is at revision {current}; this version of Caseline "
+            f"needs {head}. Run `caseline db upgrade` (back up the database first), then run "
+            "this command again.")
+
+
 def ping(engine: sa.Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as conn:

@@ -10,8 +10,10 @@ from bot.config import ConfigError
 from bot.runtime import Runtime
 
 
-def runtime_or_exit() -> Runtime:
-    """The runtime from settings, or a list of what to fix and exit code 2."""
+def runtime_or_exit(schema: bool = True) -> Runtime:
+    """The runtime from settings, or a list of what to fix and exit code 2. With `schema`
+    (the default) the database must be built and at this version's revision: otherwise the
+    one command to run, not a traceback from the first query."""
     try:
         runtime = Runtime.from_env()
     except ConfigError as exc:
@@ -20,6 +22,13 @@ def runtime_or_exit() -> Runtime:
     context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(runtime.close)
+    if schema:
+        from bot import db
+
+        problem = db.schema_problem(runtime.engine)
+        if problem:
+            click.echo(problem, err=True)
+            sys.exit(2)
     from bot.outreach import notices
 
     notices.install(runtime)  # case changes made here send their notices

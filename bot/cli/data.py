@@ -21,7 +21,7 @@ def db_upgrade(revision: str) -> None:
     """Build or update the database schema with the migrations."""
     from bot import db
 
-    runtime = runtime_or_exit()
+    runtime = runtime_or_exit(schema=False)
     db.upgrade(runtime.engine, revision)
     click.echo(f"Database is at revision {db.current_revision(runtime.engine)}.")
 

@@ -110,7 +110,7 @@ def fake_twilio(options: tuple[str, ...]) -> None:
 
     from .common import runtime_or_exit
 
-    settings = runtime_or_exit().settings
+    settings = runtime_or_exit(schema=False).settings
     if settings.is_production:
         raise click.ClickException("The fake Twilio is not for production.")
     raise SystemExit(fake_main(["--account-sid", settings.twilio_account_sid,
@@ -135,7 +135,7 @@ def demo(port: int, check: bool) -> None:
 
     from .common import runtime_or_exit
 
-    runtime = runtime_or_exit()
+    runtime = runtime_or_exit(schema=False)  # it builds or upgrades the schema itself
     db.upgrade(runtime.engine)
     report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
     click.echo(f"Demo data: {report.summary()}")

@@ -1,0 +1,42 @@
+"""The traps a newcomer hits first: each gives its one clear message, never a traceback."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from bot import db
+from bot.cli.main import cli
+from tests.conftest import DEMO_FILE
+
+
+def _run(tmp_path, *args, env=None):
+    environ = {"CASELINE_ENV": "development", "INSTANCE_DIR": str(tmp_path / "instance"),
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}", "PIN_KEY": "",
+               "REDIS_URL": "", **(env or {})}
+    return CliRunner().invoke(cli, [str(a) for a in args], env=environ)
+
+
+def test_import_before_the_schema_is_built_says_the_one_command_to_run(tmp_path):
+    first = _run(tmp_path, "import", DEMO_FILE)
+    assert first.exit_code == 2
+    assert "has no tables yet. Run `caseline db upgrade`" in first.output
+    assert "Traceback" not in first.output
+    assert _run(tmp_path, "db", "upgrade").exit_code == 0
+    assert _run(tmp_path, "import", DEMO_FILE).exit_code == 0
+
+
+def test_an_older_schema_is_named_with_the_revision_it_needs(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    db.upgrade(engine, "0005")
+    engine.dispose()
+    answer = _run(tmp_path, "api-token", "list")
+    assert answer.exit_code == 2
+    assert f"is at revision 0005; this version of Caseline needs {db.head_revision()}" \
+        in answer.output
+
+
+def test_a_database_that_does_not_answer_says_so(tmp_path):
+    answer = _run(tmp_path, "staff", "list", env={
+        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+        "PIN_KEY": "a-key-for-this-test"})
+    assert answer.exit_code == 2 and "does not answer" in answer.output
