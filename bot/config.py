@@ -9,15 +9,17 @@ Twilio and an unsigned public URL.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from . import clock
-from .phones import InvalidPhoneNumber, normalise
+from .phones import InvalidPhoneNumber, is_mobile, normalise
 
 ENVIRONMENTS = ("production", "development", "demo", "test")
 
@@ -217,6 +219,7 @@ def validate(settings: Settings, problems: list[str] | None = None) -> None:
     problems += _check_urls(settings)
     problems += _check_timezone(settings)
     problems += _check_line_desk(settings)
+    problems += _check_twilio(settings)
     if settings.log_format and settings.log_format.lower() not in ("json", "text"):
         problems.append(f"LOG_FORMAT '{settings.log_format}' must be json or text.")
     if settings.log_level and settings.log_level.upper() not in (
@@ -245,6 +248,34 @@ def _check_urls(s: Settings) -> list[str]:
     return problems
 
 
+_ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
+_SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
+# Reserved for documentation (RFC 2606) or this machine: never where Twilio can call.
+_NOT_PUBLIC = re.compile(r"(^|\.)(example\.(org|com|net)|localhost)$|^127\.|^\[?::1\]?$")
+
+
+def _check_twilio(s: Settings) -> list[str]:
+    """What Twilio would refuse or misroute, named with the fix, in every environment."""
+    problems = []
+    if s.twilio_account_sid and not _ACCOUNT_SID.fullmatch(s.twilio_account_sid):
+        problems.append(f"TWILIO_ACCOUNT_SID '{s.twilio_account_sid[:6]}…' is not an account "
+                        "SID: copy it from the Twilio console, AC followed by 32 hex digits.")
+    if s.twilio_messaging_service_sid and not _SERVICE_SID.fullmatch(
+            s.twilio_messaging_service_sid):
+        problems.append("TWILIO_MESSAGING_SERVICE_SID is not a messaging service SID: MG "
+                        "followed by 32 hex digits, from the Twilio console.")
+    for name in ("twilio_phone_number", "twilio_voice_number"):
+        value = getattr(s, name)
+        if not value:
+            continue
+        try:
+            normalise(value)
+        except InvalidPhoneNumber as exc:
+            problems.append(f"{name.upper()} '{value}' is not a whole phone number ({exc}): "
+                            "give the number Twilio gave you in full, e.g. +447700900123.")
+    return problems
+
+
 def _check_timezone(s: Settings) -> list[str]:
     try:
         ZoneInfo(s.timezone)
@@ -270,6 +301,14 @@ def _check_line_desk(s: Settings) -> list[str]:
         problems.append(f"LINE_OFFICE_DAYS '{s.line_office_days}' must list days like "
                         "mon,tue,wed,thu,fri.")
     return problems
+
+
+def _is_phone(value: str) -> bool:
+    try:
+        normalise(value)
+        return True
+    except InvalidPhoneNumber:
+        return False
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as office days are written
@@ -320,6 +359,19 @@ def _check_production(s: Settings) -> list[str]:
         )
     if not s.public_url.startswith("https://"):
         problems.append("PUBLIC_URL must be https:// in production.")
+    host = urlsplit(s.public_url).hostname or ""
+    if _NOT_PUBLIC.search(host):
+        problems.append(f"PUBLIC_URL '{s.public_url}' is the example (or this machine): set "
+                        "the address Twilio reaches the line at, e.g. "
+                        "https://caseline.your-council.gov.uk.")
+    if s.secret_key and s.secret_key == s.pin_key:
+        problems.append("SECRET_KEY and PIN_KEY are the same: each must be its own random "
+                        "secret (one signs staff sessions, the other keys PINs).")
+    if s.twilio_phone_number and not s.twilio_messaging_service_sid and _is_phone(
+            s.twilio_phone_number) and not is_mobile(normalise(s.twilio_phone_number)):
+        problems.append(f"TWILIO_PHONE_NUMBER {s.twilio_phone_number} is a landline, which "
+                        "cannot send texts: use a mobile number from Twilio, or set "
+                        "TWILIO_MESSAGING_SERVICE_SID (and TWILIO_VOICE_NUMBER for calls).")
     if s.database_url.startswith("sqlite"):
         problems.append("DATABASE_URL must be PostgreSQL in production, not SQLite.")
     return problems

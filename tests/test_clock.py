@@ -60,7 +60,7 @@ def test_production_refuses_to_start_while_the_clock_is_moved(tmp_path):
            "DATABASE_URL": "postgresql+psycopg://db.example.org/caseline",
            "REDIS_URL": "redis://redis.example.org:6379/0", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
            "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_PHONE_NUMBER": "+447700900000",
-           "PUBLIC_URL": "https://caseline.example.org", "SECRET_KEY": "s" * 40,
+           "PUBLIC_URL": "https://caseline.council.test", "SECRET_KEY": "s" * 40,
            "PIN_KEY": "p" * 40, "LINE_DUTY_NUMBER": "0113 496 0500",
            "LINE_OUT_OF_HOURS_NUMBER": "07700 900998"}
     with pytest.raises(ConfigError, match="clock is moved"):

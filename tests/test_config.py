@@ -16,7 +16,7 @@ PRODUCTION_OK = {
     "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
     "TWILIO_AUTH_TOKEN": "a" * 32,
     "TWILIO_PHONE_NUMBER": "+447700900001",
-    "PUBLIC_URL": "https://caseline.example.org",
+    "PUBLIC_URL": "https://caseline.council.test",
     "SECRET_KEY": "s" * 40,
     "PIN_KEY": "p" * 40,
     "LINE_DUTY_NUMBER": "0113 496 0500",
@@ -81,6 +81,14 @@ def test_production_lists_every_problem_at_once():
     ({"DATABASE_URL": "sqlite:////srv/caseline.db"}, "must be PostgreSQL"),
     ({"PIN_KEY": "short"}, "PIN_KEY is too short"),
     ({"TWILIO_AUTH_TOKEN": "local-only-auth-token"}, "placeholder"),
+    # What a newcomer copied from the example, or typed short:
+    ({"TWILIO_PHONE_NUMBER": "0113"}, "TWILIO_PHONE_NUMBER '0113' is not a whole phone"),
+    ({"TWILIO_PHONE_NUMBER": "0113 496 0000"}, "is a landline, which cannot send texts"),
+    ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID 'AC123…' is not an account SID"),
+    ({"TWILIO_MESSAGING_SERVICE_SID": "MG1"}, "is not a messaging service SID"),
+    ({"PUBLIC_URL": "https://caseline.example.org"}, "is the example"),
+    ({"PUBLIC_URL": "https://localhost:5000"}, "is the example \\(or this machine\\)"),
+    ({"SECRET_KEY": "k" * 40, "PIN_KEY": "k" * 40}, "SECRET_KEY and PIN_KEY are the same"),
 ])
 def test_production_refuses_fakes_and_placeholders(change, message):
     with pytest.raises(ConfigError, match=message):
