@@ -335,3 +335,78 @@ def test_a_worker_does_the_day_by_keyboard_alone_and_reads_it_at_200_percent(
         menu = browser.find_elements("css selector", ".govuk-header__navigation-list a")
         assert menu and all(link.is_displayed() for link in menu), f"{name}: menu hidden"
         _shot(browser, f"200-percent-{name.replace(' ', '-')}")
+
+
+def test_an_admin_makes_an_account_and_a_token_on_accessible_pages(live_runtime, browser):
+    import pyotp
+    from selenium.webdriver.common.by import By
+
+    from bot.importer import import_file
+    from tests.conftest import DEMO_FILE
+
+    runtime = live_runtime
+    import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
+    with runtime.session() as session:
+        secret = accounts.create(session, email="ada@example.org", name="Ada Admin",
+                                 role="admin", password=PASSWORD).totp_secret
+    base = runtime.settings.public_url
+
+    def sign_in(email, totp):
+        browser.get(f"{base}/staff/sign-in")
+        browser.find_element(By.ID, "email").send_keys(email)
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+        browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(totp).now())
+        browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+        _wait(lambda: browser.find_element(By.TAG_NAME, "h1").text == "Action queue")
+
+    def heading():
+        return browser.find_element(By.TAG_NAME, "h1").text
+
+    sign_in("ada@example.org", secret)
+    _click(browser, By.LINK_TEXT, "Admin")
+    _wait(lambda: heading() == "Staff accounts")
+    _axe(browser, "accounts")
+    browser.get(f"{base}/staff/admin/accounts/new")
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()  # empty
+    _wait(lambda: "There is a problem" in browser.page_source)
+    _axe(browser, "new account, with its errors")
+    browser.find_element(By.ID, "email").send_keys("rachel.dunn@example.org")
+    browser.find_element(By.ID, "name").send_keys("Rachel Dunn")
+    browser.find_element(By.ID, "role").click()  # worker
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "worker")).select_by_value("W-102")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _wait(lambda: heading().startswith("Account made"))
+    _axe(browser, "account made")
+    new_secret = browser.find_element(By.ID, "secret").get_attribute("value")
+
+    browser.get(f"{base}/staff/admin/tokens/new")
+    browser.find_element(By.ID, "name").send_keys("mosaic nightly")
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()  # no scopes
+    _wait(lambda: "There is a problem" in browser.page_source)
+    _axe(browser, "new token, with its errors")
+    browser.find_element(By.CSS_SELECTOR, "input[name=scopes][value=timeline]").click()
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _wait(lambda: "made" in heading())
+    _axe(browser, "token made")
+    token = browser.find_element(By.CSS_SELECTOR, "main input[readonly], main textarea"
+                                 ).get_attribute("value")
+    seen = requests.get(f"{base}/api/v1/timeline", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert seen.status_code == 200
+    browser.get(f"{base}/staff/admin/tokens")
+    _axe(browser, "tokens")
+    _click(browser, By.PARTIAL_LINK_TEXT, "Revoke")
+    _wait(lambda: heading().startswith("Revoke"))
+    _axe(browser, "revoke")
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _wait(lambda: heading() == "API tokens")
+    assert requests.get(f"{base}/api/v1/timeline", timeout=10, headers={
+        "Authorization": f"Bearer {token}"}).status_code == 401
+
+    browser.find_element(By.CSS_SELECTOR, ".govuk-header button").click()  # sign out
+    sign_in("rachel.dunn@example.org", new_secret)  # the secret shown once works
+    assert not browser.find_elements(By.LINK_TEXT, "Admin")

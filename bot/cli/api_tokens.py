@@ -1,4 +1,5 @@
-"""`caseline api-token create|list|revoke`: the tokens the case system calls the API with."""
+"""`caseline api-token create|list|revoke`: the tokens the case system calls the API with,
+through the same service as the admin pages (`/staff/admin/tokens`)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def revoke(name: str) -> None:
     runtime = runtime_or_exit()
     try:
         with runtime.session() as session:
-            api_tokens.revoke(session, name)
+            api_tokens.revoke(session, name, actor="cli", when=runtime.now())
     except api_tokens.TokenError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Token '{name}' revoked.")

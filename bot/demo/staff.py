@@ -26,5 +26,6 @@ def ensure(session: Session) -> DemoAccount:
     account = accounts.find(session, EMAIL)
     if account is None:
         account = accounts.create(session, email=EMAIL, name="Sam Okafor", role="worker",
-                                  password=PASSWORD, worker_ref="W-101").account
+                                  password=PASSWORD, worker_ref="W-101",
+                                  actor="demo").account
     return DemoAccount(EMAIL, PASSWORD, account.totp_secret)

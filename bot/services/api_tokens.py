@@ -3,6 +3,9 @@
 A token is shown once, when it is made; only its SHA-256 is stored. It reads
 `cl_<prefix>_<secret>`: the prefix finds the row without scanning, the secret (256 random
 bits) makes guessing hopeless, so a fast hash is enough and no slow hash is needed.
+
+Making and revoking one is audited (an `Interaction` of kind `api_token_*`, with no case):
+who, which token (name and prefix), never the token itself.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from ..models import ApiToken, Team, utcnow
+from bot.records.audit import record_interaction
+
+from ..models import ApiToken, Direction, Team, utcnow
 
 SCOPES = {
     "read": "read teams, workers, people, representatives and cases",
@@ -30,7 +36,12 @@ TOKEN_RE = re.compile(r"^cl_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$")
 
 
 class TokenError(ValueError):
-    """A token cannot be made or revoked; the message says why and what to do."""
+    """A token cannot be made or revoked; the message says why and what to do. `field`
+    names the form field to fix (name, scopes, team), if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -41,39 +52,47 @@ class NewToken:
 
 def create(session: Session, *, name: str, scopes: list[str], team_ref: str | None = None,
            actor: str = "cli") -> NewToken:
-    """Make a token; its text is returned once and never stored."""
-    name = " ".join(name.split())
+    """Make a token (audited as made by `actor`); its text is returned once, never stored."""
+    name = " ".join((name or "").split())
     if not NAME_RE.match(name):
         raise TokenError("Give the token a name of letters, digits, spaces, '.', '_' or '-' "
-                         "(at most 100), e.g. --name mosaic-nightly.")
+                         "(at most 100), e.g. mosaic-nightly.", "name")
     if session.exec(select(ApiToken).where(ApiToken.name == name)).first() is not None:
         raise TokenError(f"A token named '{name}' exists; choose another name, or revoke it "
-                         "first.")
+                         "first.", "name")
     scopes = _check_scopes(scopes)
     team_id = None
     if team_ref:
         team = session.exec(select(Team).where(Team.ref == team_ref)).first()
         if team is None:
-            raise TokenError(f"There is no team '{team_ref}'. Check the reference.")
+            raise TokenError(f"There is no team '{team_ref}'. Check the reference.", "team")
         team_id = team.id
     prefix = secrets.token_hex(4)
     while session.exec(select(ApiToken).where(ApiToken.prefix == prefix)).first() is not None:
         prefix = secrets.token_hex(4)
     secret = f"cl_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(name=name, prefix=prefix, token_hash=_hash(secret), scopes=scopes,
-                     team_id=team_id, created_by=actor)
+                     team_id=team_id, created_by=(actor or "cli")[:200])
     session.add(token)
     session.flush()
+    _audit(session, "api_token_made", actor,
+           f"Made the API token '{name}' (cl_{prefix}_…), scopes {', '.join(scopes)}, "
+           f"{'team ' + team_ref if team_ref else 'all teams'}.")
     return NewToken(token, secret)
 
 
-def revoke(session: Session, name: str) -> ApiToken:
-    token = session.exec(select(ApiToken).where(ApiToken.name == name)).first()
+def revoke(session: Session, name: str, *, actor: str = "cli",
+           when: datetime | None = None) -> ApiToken:
+    """Stop the token working at once (audited); revoking it again changes nothing."""
+    token = session.exec(select(ApiToken).where(ApiToken.name == name)
+                         .with_for_update()).first()
     if token is None:
         raise TokenError(f"There is no token named '{name}'; `caseline api-token list` shows "
                          "them.")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = when or utcnow()
+        _audit(session, "api_token_revoked", actor,
+               f"Revoked the API token '{token.name}' (cl_{token.prefix}_…).")
     return token
 
 
@@ -102,9 +121,16 @@ def _check_scopes(scopes: list[str]) -> list[str]:
     wanted = sorted({s.strip() for s in scopes if s.strip()})
     unknown = [s for s in wanted if s not in SCOPES]
     if unknown or not wanted:
-        raise TokenError(f"Scopes must be some of: {', '.join(SCOPES)} (e.g. --scopes "
-                         f"read,write); not {', '.join(unknown) or 'none'}.")
+        raise TokenError(f"Scopes must be some of: {', '.join(SCOPES)} (e.g. read and "
+                         f"write); not {', '.join(unknown) or 'none'}. Choose at least one.",
+                         "scopes")
     return wanted
+
+
+def _audit(session: Session, kind: str, actor: str, summary: str) -> None:
+    """One audit entry about a token (no case): its name and prefix, never its text."""
+    record_interaction(session, kind=kind, direction=Direction.INTERNAL,
+                       actor=(actor or "cli")[:200], summary=summary)
 
 
 def _hash(text: str) -> str:
