@@ -103,13 +103,17 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
 
 
-def schema_problem(engine: sa.Engine) -> str | None:
+def schema_problem(engine: sa.Engine, *, down_is_a_problem: bool = True) -> str | None:
     """Why the schema cannot be used by this version (None when it is at the head): the
-    database does not answer, has no tables yet, or is at an older (or newer) revision."""
+    database does not answer (unless `down_is_a_problem` is False: the services start
+    without it and carry on when it is back), has no tables yet, or is at another
+    revision."""
     where = engine.url.render_as_string(hide_password=True)
     try:
         current = current_revision(engine)
     except sa.exc.OperationalError as exc:
+        if not down_is_a_problem:
+            return None
         return (f"The database at {where} does not answer ({type(exc.orig).__name__}). "
                 "Check DATABASE_URL and that the server is running.")
     head = head_revision()

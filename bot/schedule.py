@@ -47,8 +47,10 @@ def sweeps(settings: Settings):
     """(job function, every N seconds, queue) for each periodic sweep. The outbox sweep is
     how work comes back after an outage, so it never waits behind bulk check-ins."""
     return [(sweep_outbox_job, settings.outbox_sweep_seconds, URGENT_QUEUE),
-            (escalation_sweep_job, ESCALATION_SWEEP_SECONDS, URGENT_QUEUE),
             (contact_sweeps_job, CONTACT_SWEEP_SECONDS, BULK_QUEUE),
+            # Not on the urgent queue: it needs the database, and in an outage it must not
+            # stand before an alarm to the duty mobile, which does not.
+            (escalation_sweep_job, ESCALATION_SWEEP_SECONDS, BULK_QUEUE),
             (copy_recordings_job, RECORDING_SWEEP_SECONDS, BULK_QUEUE)]
 
 

@@ -40,3 +40,12 @@ def test_a_database_that_does_not_answer_says_so(tmp_path):
         "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
         "PIN_KEY": "a-key-for-this-test"})
     assert answer.exit_code == 2 and "does not answer" in answer.output
+
+
+def test_the_services_start_while_the_database_is_down(tmp_path):
+    """Web, worker and scheduler keep texts and alarms while it is down (the outage tests
+    run them so): only a schema they cannot use stops them."""
+    engine = db.make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    assert db.schema_problem(engine, down_is_a_problem=False) is None
+    assert "does not answer" in db.schema_problem(engine)
+    engine.dispose()

@@ -10,10 +10,12 @@ from bot.config import ConfigError
 from bot.runtime import Runtime
 
 
-def runtime_or_exit(schema: bool = True) -> Runtime:
+def runtime_or_exit(schema: bool = True, service: bool = False) -> Runtime:
     """The runtime from settings, or a list of what to fix and exit code 2. With `schema`
     (the default) the database must be built and at this version's revision: otherwise the
-    one command to run, not a traceback from the first query."""
+    one command to run, not a traceback from the first query. A `service` (web, worker,
+    scheduler) starts while the database is down: it keeps texts and alarms until it is
+    back."""
     try:
         runtime = Runtime.from_env()
     except ConfigError as exc:
@@ -25,7 +27,7 @@ def runtime_or_exit(schema: bool = True) -> Runtime:
     if schema:
         from bot import db
 
-        problem = db.schema_problem(runtime.engine)
+        problem = db.schema_problem(runtime.engine, down_is_a_problem=not service)
         if problem:
             click.echo(problem, err=True)
             sys.exit(2)

@@ -42,7 +42,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (Twilio webhooks, health) with gunicorn."""
     from .common import runtime_or_exit
 
-    runtime_or_exit()  # fail here, with the list of settings to fix, not in each worker
+    runtime_or_exit(service=True)  # fail here, with the settings to fix, not in each worker
     args = _gunicorn_args(host, port, workers)
     os.execv(args[0], args)
 
@@ -58,7 +58,7 @@ def worker(burst: bool) -> None:
 
     from .common import runtime_or_exit
 
-    runtime = runtime_or_exit()
+    runtime = runtime_or_exit(service=True)
     logs.configure("worker", runtime.settings)
     run_worker(runtime.redis, burst=burst)
 
@@ -71,7 +71,7 @@ def scheduler() -> None:
 
     from .common import runtime_or_exit
 
-    runtime = runtime_or_exit()
+    runtime = runtime_or_exit(service=True)
     logs.configure("scheduler", runtime.settings)
     run_scheduler(runtime)
 
