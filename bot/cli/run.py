@@ -121,11 +121,17 @@ def fake_twilio(options: tuple[str, ...]) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--check", is_flag=True,
               help="Start everything, print the health report, then stop (for a quick test).")
-def demo(port: int, check: bool) -> None:
+@click.option("--reset", is_flag=True,
+              help="Start again from the demo's own data: delete the demo's database first.")
+def demo(port: int, check: bool, reset: bool) -> None:
     """Run the whole service on this machine with demo cases and a fake Twilio.
 
     Web, worker and scheduler on SQLite and an embedded Redis; texts and calls go to
     a local fake of Twilio that shows them in its log and to `caseline chat`.
+
+    Starting it again keeps what you changed (news, closures, PINs): the demo data is
+    imported as the case system's nightly file is, which never undoes a change made here.
+    --reset starts from the demo's own data.
     """
     os.environ.setdefault("CASELINE_ENV", "demo")
     os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
@@ -135,7 +141,15 @@ def demo(port: int, check: bool) -> None:
 
     from .common import runtime_or_exit
 
+    _refuse_a_taken_port(port, f"choose another: caseline demo --port {port + 50}")
     runtime = runtime_or_exit(schema=False)  # it builds or upgrades the schema itself
+    fake_port = _local_fake_port(runtime.settings.twilio_api_base)
+    if fake_port:
+        _refuse_a_taken_port(fake_port, "or set TWILIO_API_BASE to another, e.g. "
+                                        f"TWILIO_API_BASE=http://127.0.0.1:{fake_port + 50}",
+                             what="the fake Twilio's port")
+    if reset:
+        _delete_demo_database(runtime)
     db.upgrade(runtime.engine)
     report = import_file(DEMO_FILE, runtime.engine, pin_key=runtime.settings.pin_key)
     click.echo(f"Demo data: {report.summary()}")
@@ -180,6 +194,36 @@ def _start_children(port: int, fake_twilio_port: int | None, logs: Path):
         handles.append(handle)
         children.append(subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT))
     return children, handles
+
+
+def _refuse_a_taken_port(port: int, fix: str, what: str = "Port") -> None:
+    """Say a port is taken before anything starts, not a bare error from the first request
+    to whatever holds it."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener counts
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            name = f"Port {port}" if what == "Port" else f"{what[0].upper()}{what[1:]} {port}"
+            raise click.ClickException(
+                f"{name} is taken: another program (perhaps a demo still running) listens "
+                f"on it. Stop it, {fix}.") from None
+
+
+def _delete_demo_database(runtime) -> None:
+    """--reset: only the demo's own SQLite file in the instance folder, never a server."""
+    url = runtime.engine.url
+    path = Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+    instance = runtime.settings.instance_path.resolve()
+    if path is None or instance not in path.resolve().parents:
+        raise click.ClickException(
+            "--reset deletes only the demo's own SQLite database in the instance folder; "
+            "DATABASE_URL points elsewhere, so nothing was deleted.")
+    runtime.engine.dispose()
+    path.unlink(missing_ok=True)
+    click.echo(f"Deleted {path}: the demo starts again from its own data.")
 
 
 def _local_fake_port(api_base: str) -> int | None:
