@@ -2,8 +2,8 @@
 
 Database tests run on SQLite and, when it answers, on PostgreSQL (127.0.0.1:5432,
 database `test`, a schema of this run's own, dropped afterwards). Redis tests use
-127.0.0.1:6379 (its own db number, flushed) or, where none answers, the embedded
-server. With CI=true a missing PostgreSQL or Redis fails the run instead of
+127.0.0.1:6379 (a db number claimed for this run alone, flushed) or, where none answers,
+the embedded server. With CI=true a missing PostgreSQL or Redis fails the run instead of
 falling back, so CI can never pass by silently testing less.
 """
 
@@ -25,7 +25,9 @@ from bot.models import metadata
 from bot.runtime import Runtime
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")  # set: this run uses it, unclaimed
+CLAIM_KEY, CLAIM_SECONDS = "caseline:test-run:db{}", 900
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS_USED: set[str] = set()
 
@@ -47,12 +49,26 @@ def _postgres_available() -> bool:
 @functools.cache
 def _redis_available() -> bool:
     try:
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as probe:
+        with redis.Redis.from_url(REDIS_URL or REDIS_SERVER, socket_connect_timeout=2) as probe:
             return bool(probe.ping())
     except redis.ConnectionError:
         if IN_CI:
-            pytest.exit(f"CI=true but Redis does not answer at {REDIS_URL}", returncode=3)
+            pytest.exit(f"CI=true but Redis does not answer at {REDIS_URL or REDIS_SERVER}",
+                        returncode=3)
         return False
+
+
+def _claim_redis_db(run: str) -> tuple[int, redis.Redis]:
+    """A db number of the machine's Redis for this run alone, so two suites on one Redis
+    (two checkouts, a run beside a helper's) never empty each other's. The claim is a key in
+    db 0, renewed by every test and released at the end; a run that died frees its db
+    after CLAIM_SECONDS."""
+    claims = redis.Redis.from_url(f"{REDIS_SERVER}/0")
+    for number in range(15, 0, -1):
+        if claims.set(CLAIM_KEY.format(number), run, nx=True, ex=CLAIM_SECONDS):
+            return number, claims
+    pytest.exit(f"every Redis db 1-15 at {REDIS_SERVER} is claimed by another test run; "
+                "wait for them, or set TEST_REDIS_URL", returncode=3)
 
 
 @pytest.fixture(autouse=True)
@@ -116,17 +132,32 @@ def engine(migrated_engine):
 def redis_url(tmp_path_factory) -> str:
     if _redis_available():
         BACKENDS_USED.add("redis-server")
-        return REDIS_URL
+        if REDIS_URL:
+            yield REDIS_URL
+            return
+        run = uuid.uuid4().hex
+        number, claims = _claim_redis_db(run)
+        _CLAIMED.update(key=CLAIM_KEY.format(number), claims=claims)
+        yield f"{REDIS_SERVER}/{number}"
+        if claims.get(CLAIM_KEY.format(number)) == run.encode():
+            claims.delete(CLAIM_KEY.format(number))
+        claims.close()
+        return
     from bot.redis_conn import SOCKET_NAME, embedded_redis
 
     instance = Path(tmp_path_factory.mktemp("redis"))
     embedded_redis(instance)
     BACKENDS_USED.add("embedded-redis")
-    return f"unix://{instance / SOCKET_NAME}"
+    yield f"unix://{instance / SOCKET_NAME}"
+
+
+_CLAIMED: dict = {}
 
 
 @pytest.fixture
 def redis_client(redis_url):
+    if _CLAIMED:  # still this run's
+        _CLAIMED["claims"].expire(_CLAIMED["key"], CLAIM_SECONDS)
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     yield client

@@ -53,3 +53,19 @@ def test_configured_url_is_used_as_given(redis_url):
     settings = load_settings({"REDIS_URL": redis_url}, env_file=None)
     assert redis_url_for(settings) == redis_url
     assert get_redis(settings).ping()
+
+
+def test_a_second_test_run_on_the_same_redis_claims_another_db(redis_url):
+    """Two suites on one Redis (two checkouts, or a run beside a helper's) never flush each
+    other's keys: each claims a db number of its own."""
+    from tests import conftest
+
+    if not redis_url.startswith(conftest.REDIS_SERVER) or conftest.REDIS_URL:
+        pytest.skip("this run uses an embedded Redis or the TEST_REDIS_URL it was given")
+    ours = int(redis_url.rsplit("/", 1)[1])
+    theirs, claims = conftest._claim_redis_db("another run")
+    try:
+        assert theirs != ours and 1 <= theirs <= 15
+    finally:
+        claims.delete(conftest.CLAIM_KEY.format(theirs))
+        claims.close()
