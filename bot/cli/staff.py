@@ -34,9 +34,7 @@ def create(email, name, role, team_ref, worker_ref, password) -> None:
             secret, uri = made.totp_secret, made.totp_uri
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Account {email} ({role}) made. Add it to an authenticator app with this "
-               f"secret (shown once): {secret}")
-    click.echo(f"or this link (as a QR code): {uri}")
+    _print_secret(f"Account {email} ({role}) made.", secret, uri)
 
 
 @staff_group.command("code")
@@ -123,6 +121,11 @@ def new_code(email: str) -> None:
             secret, uri = made.totp_secret, made.totp_uri
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Account {email} has a new second factor; the old one no longer works. Add "
-               f"it to an authenticator app with this secret (shown once): {secret}")
+    _print_secret(f"Account {email} has a new second factor; the old one no longer works.",
+                  secret, uri)
+
+
+def _print_secret(lead: str, secret: str, uri: str) -> None:
+    """A TOTP secret, printed once (it is never stored in a form anyone can read back)."""
+    click.echo(f"{lead} Add it to an authenticator app with this secret (shown once): {secret}")
     click.echo(f"or this link (as a QR code): {uri}")

@@ -154,13 +154,10 @@ def case_page(ref: str):
         case = db.exec(select(Case).where(Case.ref == ref)).first()
         if case is None:
             abort(404)
-        allowed = access.may_open(db, g.account, case)
-        db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=allowed))
-        if not allowed:
-            db.commit()
-            return render_template("refused.html", title="Not your case",
-                                   message="This case is another team's. Your request to see "
-                                           "it has been recorded."), 403
+        refused = viewed(db, case, "This case is another team's. Your request to see it has "
+                                   "been recorded.")
+        if refused:
+            return refused
         timeline.sequence(db)
         db.flush()
         entries = timeline.entries(db, timeline.Reader(bodies=True), case_id=case.id,
@@ -178,6 +175,17 @@ def case_page(ref: str):
                                team=team, reps=reps, entries=list(reversed(entries)),
                                rows=actions, today=now().date(),
                                may_change=access.may_change(db, g.account, case))
+
+
+def viewed(db, case: Case, refusal: str):
+    """Record this look at the case (need to know, audited whether let in or not); the
+    refusal page to return if it is not this account's to see, else None."""
+    allowed = access.may_open(db, g.account, case)
+    db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=allowed))
+    if allowed:
+        return None
+    db.commit()
+    return render_template("refused.html", title="Not your case", message=refusal), 403
 
 
 # ---- changing a case from its page --------------------------------------------------------

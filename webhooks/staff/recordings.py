@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, g, render_template, request
+from flask import Response, abort, render_template, request
 
-from bot.models import Case, CaseView, Recording
+from bot.models import Case, Recording
 from bot.records import recordings
-from bot.services import staff_access as access
 
 from .blueprint import bp, runtime
+from .pages import viewed
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,10 @@ def recording(recording_id: int):
         case = db.get(Case, found.case_id) if found is not None and found.case_id else None
         if case is None:
             abort(404)
-        allowed = access.may_open(db, g.account, case)
-        db.add(CaseView(account_id=g.account.id, case_id=case.id, allowed=allowed))
-        if not allowed:
-            db.commit()
-            return render_template("refused.html", title="Not your case",
-                                   message="This message is on another team's case. Your "
-                                           "request to hear it has been recorded."), 403
+        refused = viewed(db, case, "This message is on another team's case. Your request to "
+                                   "hear it has been recorded.")
+        if refused:
+            return refused
         if found.copied_at is None:
             try:
                 recordings.copy(db, runtime().settings, found)
