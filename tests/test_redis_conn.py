@@ -1,5 +1,6 @@
 """The embedded Redis server: started on demand, shared by processes, stopped cleanly."""
 
+import os
 import subprocess
 import sys
 import time
@@ -69,3 +70,35 @@ def test_a_second_test_run_on_the_same_redis_claims_another_db(redis_url):
     finally:
         claims.delete(conftest.CLAIM_KEY.format(theirs))
         claims.close()
+
+
+def _gone(instance, seconds=20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not (instance / SOCKET_NAME).exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_short_lived_script_leaves_no_embedded_server_behind(instance):
+    """A script that calls create_app() (here: starts the embedded Redis) and exits: once
+    nobody has been connected for the idle time, the server and its watcher stop."""
+    code = ("from pathlib import Path; from bot.redis_conn import embedded_redis;"
+            f"embedded_redis(Path({str(instance)!r})).set('kept', 'yes')")
+    env = {**os.environ, "CASELINE_EMBEDDED_REDIS_IDLE_SECONDS": "1"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)
+    assert (instance / SOCKET_NAME).exists()
+    assert _gone(instance)
+    assert (instance / "redis.rdb").exists()  # what it held was saved, not thrown away
+
+
+def test_a_connected_process_keeps_the_embedded_server(instance, monkeypatch):
+    monkeypatch.setenv("CASELINE_EMBEDDED_REDIS_IDLE_SECONDS", "1")
+    settings = load_settings({"INSTANCE_DIR": str(instance)}, env_file=None)
+    client = get_redis(settings)
+    client.ping()
+    time.sleep(3)  # three idle periods: it is still here, because we are connected
+    assert client.ping()
+    client.close()
+    assert _gone(instance)
