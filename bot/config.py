@@ -141,6 +141,14 @@ def _default_flows_dir() -> Path:
     return Path(sys.prefix) / "share" / "caseline" / "flows"
 
 
+def _default_instance_dir() -> Path:
+    """The checkout's instance/ in a checkout; in an installed copy, ./instance where the
+    command runs (never inside site-packages)."""
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "instance"
+    return Path.cwd() / "instance"
+
+
 def _defaults(env: str, instance: Path) -> dict[str, str]:
     """Defaults that make `caseline demo` and the tests work with nothing configured."""
     if env == "production":
@@ -170,7 +178,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | None = 
     source.update(os.environ if environ is None else environ)
 
     env = source.get("CASELINE_ENV", "development").strip() or "development"
-    instance = Path(source.get("INSTANCE_DIR") or REPO_ROOT / "instance")
+    instance = Path(source.get("INSTANCE_DIR") or _default_instance_dir())
     values = _defaults(env, instance)
     values["instance_dir"] = str(instance)
     values["flows_dir"] = str(_default_flows_dir())

@@ -49,3 +49,13 @@ def test_the_services_start_while_the_database_is_down(tmp_path):
     assert db.schema_problem(engine, down_is_a_problem=False) is None
     assert "does not answer" in db.schema_problem(engine)
     engine.dispose()
+
+
+def test_an_installed_copy_keeps_its_instance_where_it_runs(tmp_path, monkeypatch):
+    """Not inside site-packages: ./instance where the command runs, as the README says."""
+    from bot import config
+
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path / "site-packages")  # no pyproject.toml
+    monkeypatch.chdir(tmp_path)
+    settings = config.load_settings({}, env_file=None)
+    assert settings.instance_dir == str(tmp_path / "instance")
