@@ -551,7 +551,7 @@ def test_news_date_without_news_is_refused_with_where_and_how(base, tmp_path):
     assert "give the news too" in error
 
 
-def test_an_old_news_date_lets_the_watchdog_see_the_silence(base, tmp_path):
+def test_an_old_news_date_lets_the_watchdog_see_the_silence(base, tmp_path, redis_url):
     """News recorded in the case system three weeks ago, imported today: the watchdog
     counts from the news, not from the import."""
     from datetime import UTC, datetime
@@ -565,7 +565,7 @@ def test_an_old_news_date_lets_the_watchdog_see_the_silence(base, tmp_path):
                          "    news_date: 2026-11-01\n")
     run(write(tmp_path, "stale.yaml", stale), base)
     settings = load_settings({"CASELINE_ENV": "test", "PIN_KEY": KEY,
-                              "INSTANCE_DIR": str(tmp_path / "i"),
+                              "INSTANCE_DIR": str(tmp_path / "i"), "REDIS_URL": redis_url,
                               "DATABASE_URL": base.url.render_as_string(hide_password=False)},
                              env_file=None)
     runtime = Runtime(settings, _engine=base,
