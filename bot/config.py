@@ -77,6 +77,14 @@ class Settings:
     # An action nobody has taken on is raised to the team manager after this long.
     escalate_urgent_minutes: int = 30
     escalate_after_hours: int = 24
+    # Retention (bot/records/retention.py): how long each kind of record is kept.
+    retain_inbound_requests_days: int = 30  # Twilio's raw requests (what callers texted)
+    retain_conversations_days: int = 7  # where a conversation was, after its last turn
+    retain_message_words_days: int = 90  # the words of texts that belong to no case
+    retain_sign_ins_days: int = 30  # staff sign-in sessions, and PIN failure counts
+    twilio_recordings_keep_days: int = 0  # 0: delete Twilio's copy once ours is stored
+    retain_audit_years: int = 8  # API calls, case page views, account and token changes
+    retain_case_records_years: int = 8  # a person's record, after their last case closed
     outbound_texts_per_second: float = 1.0
     outbound_calls_per_second: float = 1.0
     outbound_max_attempts: int = 5
@@ -199,20 +207,26 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | None = 
     return settings
 
 
+# Numeric settings where 0 means something (e.g. "at once").
+ZERO_ALLOWED = {"twilio_recordings_keep_days"}
+
+
 def _convert_numbers(values: dict[str, str]) -> tuple[dict, list[str]]:
     """Turn numeric settings into numbers; a bad one is a problem, its default is kept."""
     converted, problems = dict(values), []
     for f in fields(Settings):
         kind = type(f.default)
         if kind in (int, float) and isinstance(values.get(f.name), str):
+            lowest = 0 if f.name in ZERO_ALLOWED else 1
             try:
                 number = kind(values[f.name])
-                if number <= 0:
+                if number < lowest or (lowest and number <= 0):
                     raise ValueError
                 converted[f.name] = number
             except ValueError:
                 example = "5" if kind is int else "1.0"
-                problems.append(f"{f.name.upper()} must be a number above 0, e.g. {example}.")
+                above = "0 or more" if lowest == 0 else "above 0"
+                problems.append(f"{f.name.upper()} must be a number {above}, e.g. {example}.")
                 del converted[f.name]
     return converted, problems
 

@@ -121,6 +121,21 @@ def copy_recordings_job() -> dict | None:
     return run_once(runtime.redis, "recordings", RECORDING_SWEEP_SECONDS, copy_new)
 
 
+RETENTION_SWEEP_SECONDS = 3600
+
+
+def retention_sweep_job() -> list | None:
+    """Delete what the retention settings say is due (bot/records/retention.py)."""
+    from bot.records import retention
+
+    runtime = worker_runtime()
+
+    def due():
+        return [(o.kind, o.count, o.failed) for o in retention.sweep(runtime)]
+
+    return run_once(runtime.redis, "retention", RETENTION_SWEEP_SECONDS, due)
+
+
 def alert_duty_mobile(number: str, caller: str) -> str:
     """Tell the emergency duty mobile at once about danger in a text the database could
     not take (no outbox row: the database is what is down)."""

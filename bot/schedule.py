@@ -22,9 +22,11 @@ from bot.jobs import (
     CONTACT_SWEEP_SECONDS,
     ESCALATION_SWEEP_SECONDS,
     RECORDING_SWEEP_SECONDS,
+    RETENTION_SWEEP_SECONDS,
     contact_sweeps_job,
     copy_recordings_job,
     escalation_sweep_job,
+    retention_sweep_job,
     sweep_outbox_job,
 )
 from bot.redis_conn import REDIS_DOWN, wait_for_redis
@@ -51,7 +53,8 @@ def sweeps(settings: Settings):
             # Not on the urgent queue: it needs the database, and in an outage it must not
             # stand before an alarm to the duty mobile, which does not.
             (escalation_sweep_job, ESCALATION_SWEEP_SECONDS, BULK_QUEUE),
-            (copy_recordings_job, RECORDING_SWEEP_SECONDS, BULK_QUEUE)]
+            (copy_recordings_job, RECORDING_SWEEP_SECONDS, BULK_QUEUE),
+            (retention_sweep_job, RETENTION_SWEEP_SECONDS, BULK_QUEUE)]
 
 
 def acquire_leadership(connection: redis.Redis, token: str) -> bool:

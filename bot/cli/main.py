@@ -16,6 +16,7 @@ from .cases import cases_group
 from .clock import clock_group
 from .data import db_group, import_command
 from .flows import flows
+from .people import people_group, retention_command
 from .pins import pin_group
 from .reports import report_group
 from .run import demo, fake_twilio, scheduler, serve, sweep, worker
@@ -29,7 +30,7 @@ def cli() -> None:
 
 for command in (db_group, import_command, cases_group, serve, worker, scheduler, sweep, demo,
                 fake_twilio, pin_group, report_group, flows, chat, clock_group, api_token_group,
-                staff_group):
+                staff_group, people_group, retention_command):
     cli.add_command(command)
 
 

@@ -88,6 +88,8 @@ class Sender(Protocol):
 
     def fetch(self, *, channel: str, sid: str) -> Found: ...
 
+    def delete_recording(self, *, sid: str) -> bool: ...
+
 
 def classify_code(code: int | None) -> tuple[Outcome, str]:
     """What a Twilio error code (from an API error or a status callback) means."""
@@ -210,6 +212,18 @@ class TwilioSender:
             return Found(c.sid, c.status, "", c.date_created,
                          answered_by=getattr(c, "answered_by", None) or "")
         except Exception as exc:  # a failed look-up settles nothing
+            raise classify(exc) from exc
+
+
+    def delete_recording(self, *, sid: str) -> bool:
+        """Delete a call recording at Twilio: True if deleted now, False if it was gone."""
+        try:
+            return bool(self.client.recordings(sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise classify(exc) from exc
+        except Exception as exc:
             raise classify(exc) from exc
 
 

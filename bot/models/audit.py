@@ -61,7 +61,9 @@ class Recording(SQLModel, table=True):
     """A message a caller left on a call: where Twilio holds it, and our own copy.
 
     Staff play it through our server (never Twilio's link); the copy lives in the database,
-    so every web machine can serve it. Select the other columns when listing them."""
+    so every web machine can serve it. Select the other columns when listing them. Once ours
+    is stored, retention deletes Twilio's (`twilio_deleted_at`); ours goes with the case
+    record when the person is erased."""
 
     id: int | None = Field(default=None, primary_key=True)
     interaction_id: int = Field(foreign_key="interaction.id", index=True)
@@ -72,4 +74,6 @@ class Recording(SQLModel, table=True):
     audio: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary(), nullable=True))
     content_type: str = Field(default="", max_length=40)
     copied_at: datetime | None = timestamp_field()
+    # Twilio's copy deleted through its API (retention), once ours was stored.
+    twilio_deleted_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

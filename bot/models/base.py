@@ -10,14 +10,15 @@ from sqlmodel import Field
 from .types import UTCDateTime, utcnow
 
 
-def created_at_field() -> datetime:
-    return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+def created_at_field(*, index: bool = False) -> datetime:
+    return Field(default_factory=utcnow,
+                 sa_column=sa.Column(UTCDateTime(), nullable=False, index=index))
 
 
-def updated_at_field() -> datetime:
+def updated_at_field(*, index: bool = False) -> datetime:
     return Field(
         default_factory=utcnow,
-        sa_column=sa.Column(UTCDateTime(), nullable=False, onupdate=utcnow),
+        sa_column=sa.Column(UTCDateTime(), nullable=False, onupdate=utcnow, index=index),
     )
 
 

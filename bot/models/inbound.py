@@ -26,7 +26,7 @@ class InboundEvent(SQLModel, table=True):
     number: str = Field(default="", max_length=32, description="From, E.164 when valid")
     params: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))
     response: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
-    received_at: datetime = created_at_field()
+    received_at: datetime = created_at_field(index=True)  # retention deletes by age
     processed_at: datetime | None = timestamp_field()
 
 

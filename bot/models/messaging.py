@@ -26,7 +26,7 @@ class ConversationState(SQLModel, table=True):
     verified_until: datetime | None = timestamp_field()
     expires_at: datetime | None = timestamp_field(index=True)
     created_at: datetime = created_at_field()
-    updated_at: datetime = updated_at_field()
+    updated_at: datetime = updated_at_field(index=True)  # retention deletes by age
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -101,6 +101,11 @@ def entries(session: Session, reader: Reader, *, case_id: int | None = None, aft
     return _shown(session, rows, reader)
 
 
+def described(session: Session, rows: list[Interaction], reader: Reader) -> list[dict]:
+    """These rows as timeline entries (in words), whatever case they are on."""
+    return _shown(session, rows, reader)
+
+
 def _shown(session: Session, rows: list[Interaction], reader: Reader) -> list[dict]:
     ids = [row.id for row in rows]
     disclosed: dict[int, list[str]] = {}
