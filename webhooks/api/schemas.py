@@ -325,3 +325,16 @@ class TimelineQuery(Strict):
 
 class Done(BaseModel):
     ok: bool = True
+
+
+class ErasureIn(Strict):
+    reason: StrictStr = Field(min_length=1, max_length=500, description="why, for the audit "
+                              "(e.g. 'retention period ended')")
+    early: bool = Field(False, description="erase within the retention period (an erasure "
+                        "request the council has agreed)")
+
+
+class ErasureOut(BaseModel):
+    ref: str = Field(description="the person erased")
+    cases: list[str] = Field(description="their cases, kept as SG4a statistics only")
+    removed: dict[str, int] = Field(description="rows removed, by what they were")
