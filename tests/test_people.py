@@ -195,3 +195,18 @@ def test_an_agreed_request_erases_a_closed_case_early(line):  # noqa: F811
 def test_an_erasure_needs_a_reason(line, reason):  # noqa: F811
     with pytest.raises(people.ErasureRefused, match="Say why"):
         people.erase(line, "P-003", actor="cli", reason=reason, early=True)
+
+
+def test_everything_from_a_withheld_details_case_is_marked_for_review(line, phone):  # noqa: F811
+    with line.session() as session:
+        case = session.exec(select(Case).where(Case.ref == "SG-100101")).one()
+        case.withhold_details = True  # e.g. a police inquiry
+    edith = phone(EDITH)
+    edith.text("news")
+    edith.text("4821")
+    data = json.loads(subject_access.export(line, "P-001", actor="cli").files["export.json"])
+    items = [data["cases"][0], *data["timeline"], *data["disclosures"]]
+    assert len(items) >= 4
+    assert all(any("details are withheld" in r for r in item["review"]) for item in items
+               if item.get("case", "SG-100101") == "SG-100101")
+    assert "whose details are withheld" in json.dumps(data["for_review"])

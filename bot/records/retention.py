@@ -98,9 +98,10 @@ def sweep(runtime, *, now: datetime | None = None, dry_run: bool = False,
         _twilio_recordings(runtime, now, dry_run),
     ]
     audit_cutoff = now - s.retain_audit_years * YEAR
-    for kind, table, column in (("api_calls", ApiCall, ApiCall.created_at),
-                                ("case_views", CaseView, CaseView.created_at)):
-        results.append(_delete(runtime, kind, f"{kind.replace('_', ' ')} older than "
+    for kind, words, table, column in (
+            ("api_calls", "API calls", ApiCall, ApiCall.created_at),
+            ("case_views", "case page views", CaseView, CaseView.created_at)):
+        results.append(_delete(runtime, kind, f"{words} older than "
                                f"{s.retain_audit_years} years", table,
                                select(table.id).where(column < audit_cutoff), dry_run, batch))
     results.append(_caseless_audit(runtime, audit_cutoff, s.retain_audit_years, dry_run, batch))

@@ -62,12 +62,12 @@ def set_consent(session: Session, rep_ref: str, *, scopes: list[str], authority:
     new_scopes = sorted(set(scopes))
     if new_scopes == sorted(rep.consent_scopes) and authority == rep.authority.value:
         return None
-    before = _words(rep.consent_scopes)
+    before = scopes_in_words(rep.consent_scopes)
     rep.consent_scopes, rep.authority = new_scopes, Authority(authority)
     rep.consent_recorded_by, rep.consent_recorded_at = actor, utcnow()
     session.add(rep)
     summary = (f"{rep.full_name} ({rep.relationship}) may now be told: "
-               f"{_words(new_scopes)} (before: {before}). Authority: "
+               f"{scopes_in_words(new_scopes)} (before: {before}). Authority: "
                f"{AUTHORITY_WORDS[rep.authority]}. How: {how}")
     for case in session.exec(select(Case).where(Case.person_id == rep.person_id,
                                                 Case.stage != Stage.CLOSED)):
@@ -77,5 +77,5 @@ def set_consent(session: Session, rep_ref: str, *, scopes: list[str], authority:
     return rep
 
 
-def _words(scopes: list[str]) -> str:
+def scopes_in_words(scopes: list[str]) -> str:
     return ", ".join(SCOPE_WORDS[ConsentScope(s)] for s in sorted(scopes)) or "nothing"

@@ -141,11 +141,15 @@ def _erasable(session: Session, settings, ref: str, now: datetime, early: bool) 
     until = last_closed(cases, person) + years * YEAR
     if not early and until > now:
         raise ErasureRefused(
-            f"{person.ref}'s last case closed on {last_closed(cases, person):%d %B %Y}; the "
+            f"{person.ref}'s last case closed on {_day(last_closed(cases, person))}; the "
             f"retention period (RETAIN_CASE_RECORDS_YEARS={years}) keeps the record until "
-            f"{until:%d %B %Y}. To erase it earlier (an erasure request the council has "
+            f"{_day(until)}. To erase it earlier (an erasure request the council has "
             "agreed), run again with --early and the reason. Nothing was erased.")
     return person
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
 
 
 def _delete_at_twilio(runtime, session: Session, person: Person) -> None:

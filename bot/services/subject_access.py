@@ -51,9 +51,11 @@ from bot.records import recordings as recording_store
 from bot.records import timeline
 from bot.records.audit import record_interaction
 
+from . import consent
 from .people import cases_of, find_person
 
-STAFF_WRITTEN = {"staff_note", "case_news", "case_closed", "action_done", "case_import"}
+STAFF_WRITTEN = {"staff_note", "case_news", "case_closed", "action_done"}
+STAFF_UPDATES = {"news", "close"}  # case updates whose words a worker wrote
 WITHHELD = ("from a case whose details are withheld (e.g. a police inquiry): ask the "
             "named worker before anything of it is released")
 STAFF_TEXT = "written by staff: it may name who raised a concern or say what others said"
@@ -174,17 +176,38 @@ class _Reviewer:
         return item
 
 
+# Their record in the order and words the summary gives it (export.json keeps the names).
+PERSON_FIELDS = {
+    "ref": "Reference", "first_name": "First name", "last_name": "Last name",
+    "language": "Language", "contact_window_start": "Contact them from",
+    "contact_window_end": "Contact them until",
+    "ais_contact_method": "How to contact them (Accessible Information Standard)",
+    "ais_information_format": "Information format",
+    "ais_communication_support": "Communication support",
+    "ais_communication_professional": "Communication professional",
+    "speech_rate": "Speech rate on calls (percent)", "extra_time": "Extra time on calls",
+    "uses_relay": "Calls through Relay UK", "discreet": "Texts carry no case detail",
+    "no_phone_calls": "Never call",
+    "contact_via_representative": "Check-ins go to the people they trust",
+    "contact_paused_until": "Contact paused until",
+    "deceased": "Deceased", "pin_set": "A PIN is set", "created_at": "Record made",
+    "updated_at": "Record last changed"}
+
+
 def _person(person) -> dict:
-    fields = person.model_dump(exclude={"id", "pin_hash"})
-    fields["pin_set"] = person.pin_hash is not None
-    return fields
+    values = person.model_dump()
+    values["pin_set"] = person.pin_hash is not None
+    return {name: values[name] for name in PERSON_FIELDS}
 
 
 def _representative(rep: Representative) -> dict:
     return {"section": "people they trust", "what": f"{rep.full_name} ({rep.relationship})",
             "ref": rep.ref, "name": rep.full_name, "relationship": rep.relationship,
             "number": rep.number, "may_be_told": sorted(rep.consent_scopes),
-            "authority": rep.authority.value, "consent_recorded_by": rep.consent_recorded_by,
+            "may_be_told_in_words": consent.scopes_in_words(rep.consent_scopes),
+            "authority": rep.authority.value,
+            "authority_in_words": consent.AUTHORITY_WORDS[rep.authority],
+            "consent_recorded_by": rep.consent_recorded_by,
             "consent_recorded_at": rep.consent_recorded_at, "pin_set": rep.pin_hash is not None}
 
 
@@ -194,7 +217,7 @@ def _case(session: Session, review: _Reviewer, case) -> dict:
     updates = [review.mark({"section": f"case {case.ref}", "what": f"update: {u.kind}",
                             "at": u.created_at, "kind": u.kind, "text": u.text,
                             "recorded_by": u.recorded_by}, case_id=case.id,
-                           staff_text=bool(u.text), text=u.text)
+                           staff_text=u.kind in STAFF_UPDATES, text=u.text)
                for u in session.exec(select(CaseUpdate).where(CaseUpdate.case_id == case.id)
                                      .order_by(CaseUpdate.id))]
     feedback = [{"question": f.question, "answer": f.answer, "by": f.respondent_kind.value,
@@ -331,9 +354,15 @@ _TEMPLATES = Environment(loader=PackageLoader("bot.services", "templates"),
 def _summary(data: dict, tz) -> str:
     def when(value) -> str:
         if isinstance(value, datetime):
-            return f"{value.astimezone(tz):%d %B %Y, %H:%M}"
+            local = value.astimezone(tz)
+            return f"{local.day} {local:%B %Y, %H:%M}"
         if isinstance(value, date):
-            return f"{value:%d %B %Y}"
+            return f"{value.day} {value:%B %Y}"
+        if isinstance(value, time):
+            return f"{value:%H:%M}"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         return "" if value is None else str(value)
 
-    return _TEMPLATES.get_template("subject_access.html").render(data=data, when=when)
+    return _TEMPLATES.get_template("subject_access.html").render(
+        data=data, when=when, labels=PERSON_FIELDS)
