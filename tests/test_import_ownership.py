@@ -23,6 +23,7 @@ from bot.models import (
     Stage,
 )
 from bot.pins import verify_pin
+from tests.test_escalation import Clock
 
 DEMO = Path(__file__).resolve().parent.parent / "bot" / "demo" / "demo.yaml"
 JOAN, JOAN_PIN = "+447700900201", "5937"  # Edith's daughter: told the stage and the closure
@@ -243,7 +244,8 @@ def test_a_relatives_contact_window_is_imported_and_news_waits_for_it(demo_runti
         joan = session.exec(select(Representative).where(Representative.number == JOAN)).one()
     assert (joan.contact_window_start, joan.contact_window_end) == (time(17, 30), time(20, 30))
 
-    demo_runtime.clock = lambda: datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
+    # The line's own clock, which the command reads too (the real one may be past 17:30).
+    Clock(demo_runtime, datetime(2026, 12, 2, 11, 0, tzinfo=UTC))
     caseline(*CLOSE)  # the closure notice goes to Edith now and to Joan this evening
     with Session(demo_runtime.engine) as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "closure",

@@ -21,6 +21,7 @@ from bot.records.reports import msp_report
 from bot.services import actions, api_tokens, people, subject_access
 from bot.services import cases as case_services
 from bot.tryout.fake_twilio.media import silent_mp3
+from tests.conftest import DEMO_FILE
 from tests.test_escalation import Clock
 from tests.test_recordings import _leave_a_message, line  # noqa: F401  (the fixture)
 from tests.test_staff import staff  # noqa: F401  (the fixture)
@@ -150,7 +151,24 @@ def test_her_whole_life_exported_then_erased_when_the_law_allows(
         assert session.exec(select(PersonPhone).where(PersonPhone.number == EDITH)).all() == []
     gone = caseline("people", "export", "P-001", code=1)
     assert "There is no person or case 'P-001'" in gone
+
+    # The case system still holds her: its nightly file and its API do not bring her back.
+    again = caseline("import", DEMO_FILE)
+    assert "person 'P-001' was erased here, so it is not imported again" in again
+    assert "case 'SG-100101' was erased here" in again
+    assert "representative 'R-001' was erased here" in again
+    assert "3 record(s) erased here not imported again" in again
+    assert _left_of(_everything(line.engine), needles, silent_mp3()) == []
+    put = line.app.test_client().put("/api/v1/people/P-001", headers=_token(line, ["write"]),
+                                     json={"first_name": "Edith", "last_name": "Marsh"})
+    assert put.status_code == 409 and "allow-again P-001" in put.get_data(as_text=True)
     assert phone(EDITH).text("news")  # her number is now unknown to the line: no error
+    # Years later she comes back with a new concern: staff let her record in again.
+    assert "P-001 may be imported again" in caseline("people", "allow-again", "P-001")
+    assert "3 record(s) erased" not in caseline("import", DEMO_FILE)
+    with line.session() as session:
+        assert session.exec(select(Person).where(Person.ref == "P-001")).one().first_name \
+            == "Edith"
 
 
 def test_the_api_exports_for_an_admin_and_refuses_an_open_case(line, phone):  # noqa: F811

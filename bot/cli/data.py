@@ -62,6 +62,8 @@ def import_command(file: Path, kind: str | None, strict: bool) -> None:
         click.echo(f"Nothing was imported from {file}: fix the rows above and try again.",
                    err=True)
         sys.exit(1)
+    for _, skipped in sorted(report.skipped):
+        click.echo(skipped, err=True)
     for conflict in report.conflict_lines:
         click.echo(conflict, err=True)
     click.echo(report.summary())

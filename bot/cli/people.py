@@ -69,6 +69,19 @@ def erase_command(ref: str, reason: str, early: bool, yes: bool) -> None:
     click.echo(erasure.summary())
 
 
+@people_group.command("allow-again")
+@click.argument("ref")
+def allow_again_command(ref: str) -> None:
+    """Let an import bring back REF, erased here: a person who comes back with a new
+    concern (the case system still uses their reference)."""
+    from bot.services import people
+
+    kinds = people.allow_again(runtime_or_exit(), ref, actor=_actor())
+    if not kinds:
+        raise click.ClickException(f"'{ref}' was not erased here: an import takes it as it is.")
+    click.echo(f"{ref} may be imported again.")
+
+
 @click.command("retention")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 def retention_command(dry_run: bool) -> None:

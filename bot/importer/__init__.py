@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from ..db import session_scope
 from .checks import check_records
+from .erased import without_erased
 from .kinds import KINDS
 from .lookups import check_references
 from .report import ImportFailed, ImportReport, KindCounts, Problems
@@ -33,11 +34,13 @@ def import_file(path: Path | str, engine, *, pin_key: str, kind: str | None = No
     records = read(Path(path), kind, problems)
     rows = check_records(records, problems, pin_key=pin_key, tz=ZoneInfo(timezone))
     with session_scope(engine) as session:
+        rows, skipped = without_erased(session, rows, pin_key)
         check_references(session, records, rows, problems)
         if problems:
             raise ImportFailed(problems.sorted())
         applier = Applier(session, ImportReport(file), file_name=Path(file).name,
                           actor=actor, progress=progress, total=len(rows))
+        applier.report.skipped = [(line, f"{file}:{line}: {why}") for line, why in skipped]
         report = apply(session, rows, applier)
         if strict and report.conflicts:
             raise ImportFailed(report.conflict_lines)  # rolls the whole import back

@@ -39,6 +39,8 @@ class ImportReport:
     conflicts: list[tuple[int, str]] = field(default_factory=list)  # (line, FILE:LINE: ...)
     kept: int = 0  # fields changed here that the file has not changed: kept, as they should be
     reopened: int = 0  # closed cases the file reopened, with a date
+    # Records erased here (or naming an erased person), left out: (line, FILE:LINE: why).
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -60,6 +62,8 @@ class ImportReport:
         if self.conflicts:
             text += (f"; {len(self.conflicts)} conflict(s) left as they are here"
                      " (listed above)")
+        if self.skipped:
+            text += f"; {len(self.skipped)} record(s) erased here not imported again (listed above)"
         return text
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from .checks import check_records
+from .erased import without_erased
 from .kinds import MODELS
 from .lookups import check_references, load_by_ref
 from .report import ImportReport, Problems
@@ -49,6 +50,9 @@ def upsert_one(session: Session, kind: str, ref: str, values: dict[str, Any], *,
     record, fields_by_line = _record(kind, ref, values)
     problems = Problems(SOURCE)
     rows = check_records([record], problems, pin_key=pin_key, tz=tz)
+    rows, skipped = without_erased(session, rows, pin_key)
+    if skipped:
+        raise UpsertRefused(409, [("ref", why) for _, why in skipped])
     check_references(session, [record], rows, problems)
     if problems:
         raise UpsertRefused(422, _named(problems, fields_by_line))

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from .api import ApiCall, ApiToken
-from .audit import Disclosure, Interaction, Recording, SequenceCounter
+from .audit import Disclosure, ErasedRecord, Interaction, Recording, SequenceCounter
 from .cases import Case, CaseUpdate, FeedbackAnswer
 from .imports import ImportBaseline
 from .inbound import InboundEvent, OptOut, PinGuard
@@ -34,7 +34,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ActionStatus", "ActionUrgency", "ApiCall", "ApiToken", "Authority", "Case", "CaseUpdate",
     "CaseView", "Channel", "CommunicationNeeds", "ConsentScope", "ConversationState", "Direction",
-    "Disclosure", "FeedbackAnswer", "ImportBaseline", "InboundEvent", "Interaction", "LineType",
+    "Disclosure", "ErasedRecord", "FeedbackAnswer", "ImportBaseline", "InboundEvent",
+    "Interaction", "LineType",
     "MspAchieved", "MspAsked", "OptOut", "OutboxMessage", "OutboxStatus", "Person", "PersonPhone",
     "PinGuard", "Recording", "Representative", "RespondentKind", "RiskResult", "SendAttempt",
     "SequenceCounter",

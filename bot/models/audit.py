@@ -77,3 +77,16 @@ class Recording(SQLModel, table=True):
     # Twilio's copy deleted through its API (retention), once ours was stored.
     twilio_deleted_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
+
+
+class ErasedRecord(SQLModel, table=True):
+    """A record erased here (`caseline people erase`), so a later import or API call from
+    the case system, which may still hold it, does not bring it back. Only a keyed digest of
+    its reference is kept (bot/records/erasures.py), never the reference itself."""
+
+    __tablename__ = "erased_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, description="people, representatives or cases")
+    digest: str = Field(max_length=64, unique=True, index=True)
+    erased_at: datetime = created_at_field()

@@ -7,7 +7,9 @@ number's wish not to be texted, tied to no one; and one audit entry that says wh
 whom (the reference only), when and why. Everything else about them goes: their details,
 numbers, PIN, the people they trust, the timeline and disclosures, messages and their
 audio (Twilio's copy first), texts sent, the raw requests, conversations, staff actions,
-the import's copy of their records, and their references in the API's audit.
+the import's copy of their records, and their references in the API's audit. A keyed digest
+of each reference is kept (bot/records/erasures.py) so that the case system, which may hold
+the record for longer, does not bring it back with its next import.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.records import erasures
 from bot.records.audit import record_interaction
 
 log = logging.getLogger(__name__)
@@ -117,13 +120,24 @@ def erase(runtime, ref: str, *, actor: str, reason: str, early: bool = False,
     with runtime.session() as session:
         # Asked again in the transaction that erases: an import may have reopened a case.
         person = _erasable(session, runtime.settings, ref, now, early)
-        erasure = _erase_rows(session, person)
+        erasure = _erase_rows(session, person, runtime.settings.pin_key)
         record_interaction(session, kind="person_erased", direction=Direction.INTERNAL,
                            actor=actor[:200], summary=f"Person {erasure.ref} erased, with "
                            f"{len(erasure.cases)} case(s) kept as SG4a statistics only. "
                            f"Why: {reason.strip()[:500]}")
     log.warning("a person was erased (%d cases kept as statistics)", len(erasure.cases))
     return erasure
+
+
+def allow_again(runtime, ref: str, *, actor: str) -> list[str]:
+    """Let an import bring back a reference erased here (a person with a new concern)."""
+    with runtime.session() as session:
+        kinds = erasures.forget(session, runtime.settings.pin_key, ref)
+        if kinds:
+            record_interaction(session, kind="erased_allowed_again", actor=actor[:200],
+                               direction=Direction.INTERNAL, summary=f"{ref} may be "
+                               "imported again (it was erased here).")
+    return kinds
 
 
 def _erasable(session: Session, settings, ref: str, now: datetime, early: bool) -> Person:
@@ -178,7 +192,7 @@ class _Ids:
     cases: list[int]
     representatives: list[int]
     numbers: list[str]  # theirs and their representatives', used by no one else on file
-    refs: list[str]
+    refs: dict[str, list[str]]  # by kind: the person's, their cases', their representatives'
 
 
 def _ids(session: Session, person: Person) -> _Ids:
@@ -192,7 +206,8 @@ def _ids(session: Session, person: Person) -> _Ids:
         session.exec(select(Representative.number).where(
             Representative.person_id != person.id, Representative.number.in_(numbers))))
     return _Ids([c.id for c in cases], [r.id for r in reps], sorted(numbers - shared),
-                [person.ref] + [c.ref for c in cases] + [r.ref for r in reps])
+                {"people": [person.ref], "cases": [c.ref for c in cases],
+                 "representatives": [r.ref for r in reps]})
 
 
 def _interaction_ids(session: Session, person: Person, ids: _Ids) -> list[int]:
@@ -203,7 +218,7 @@ def _interaction_ids(session: Session, person: Person, ids: _Ids) -> list[int]:
         Interaction.representative_id.in_(ids.representatives), caseless_theirs))))
 
 
-def _erase_rows(session: Session, person: Person) -> Erasure:
+def _erase_rows(session: Session, person: Person, pin_key: str) -> Erasure:
     ids = _ids(session, person)
     interactions = _interaction_ids(session, person, ids)
     erasure = Erasure(person.ref, [c.ref for c in cases_of(session, person)])
@@ -241,7 +256,8 @@ def _erase_rows(session: Session, person: Person) -> Erasure:
     ]
     for what, statement in steps:
         erasure.removed[what] = session.execute(statement).rowcount
-    _scrub_api_audit(session, ids.refs)
+    _scrub_api_audit(session, [ref for refs in ids.refs.values() for ref in refs])
+    erasures.remember(session, pin_key, ids.refs)  # so an import does not bring them back
     _anonymise(session, person, ids.cases)
     return erasure
 

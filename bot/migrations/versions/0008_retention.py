@@ -1,4 +1,5 @@
-"""retention: Twilio's recording deleted, and the ages retention deletes by
+"""retention and erasure: Twilio's recording deleted, the ages retention deletes by, and
+the digests of records erased here (so an import does not bring them back)
 
 Revision ID: 0008
 Revises: 0007
@@ -6,6 +7,7 @@ Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import bot.models.types
@@ -17,6 +19,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('erased_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('erased_at', bot.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('erased_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_erased_record_digest'), ['digest'], unique=True)
     with op.batch_alter_table('recording', schema=None) as batch_op:
         batch_op.add_column(sa.Column('twilio_deleted_at',
                                       bot.models.types.UTCDateTime(timezone=True), nullable=True))
@@ -35,3 +46,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_event_received_at'))
     with op.batch_alter_table('recording', schema=None) as batch_op:
         batch_op.drop_column('twilio_deleted_at')
+    with op.batch_alter_table('erased_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_erased_record_digest'))
+    op.drop_table('erased_record')
