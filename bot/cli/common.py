@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.config import ConfigError
-from bot.runtime import Runtime
+
+if TYPE_CHECKING:  # imported when a command runs, so that its --help answers at once
+    from bot.runtime import Runtime
 
 
 def runtime_or_exit(schema: bool = True, service: bool = False) -> Runtime:
@@ -16,6 +19,8 @@ def runtime_or_exit(schema: bool = True, service: bool = False) -> Runtime:
     one command to run, not a traceback from the first query. A `service` (web, worker,
     scheduler) starts while the database is down: it keeps texts and alarms until it is
     back."""
+    from bot.runtime import Runtime
+
     try:
         runtime = Runtime.from_env()
     except ConfigError as exc:
