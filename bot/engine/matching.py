@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 TWILIO_STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
                      "OPTOUT")
@@ -26,15 +27,19 @@ _CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "cannot", "won't": "
                  "that's": "that is", "doesn't": "does not", "didn't": "did not"}
 
 
+_CONTRACTION = re.compile(r"\b(" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")\b")
+_PUNCTUATION = re.compile(r"[^\w\s*#]")
+
+
+@lru_cache(maxsize=8192)  # every option's and command's words are normalised on every turn
 def normalise(text: str) -> str:
     """Lower case, plain apostrophes, contractions spelt out, punctuation to spaces."""
     text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'")
     # "ffonio'n ol" typed without its accent still means "ffonio'n ôl": fold accents.
     text = "".join(c for c in unicodedata.normalize("NFKD", text)
                    if not unicodedata.combining(c))
-    for short, full in _CONTRACTIONS.items():
-        text = re.sub(rf"\b{re.escape(short)}\b", full, text)
-    text = re.sub(r"[^\w\s*#]", " ", text)
+    text = _CONTRACTION.sub(lambda found: _CONTRACTIONS[found.group(1)], text)
+    text = _PUNCTUATION.sub(" ", text)
     return " ".join(text.split())
 
 
@@ -51,10 +56,14 @@ def without_fillers(text: str) -> str:
 
 def contains_phrase(text: str, phrase: str) -> bool:
     """True when the normalised phrase appears in the normalised text as whole words."""
+    pattern = _phrase_pattern(phrase)
+    return pattern is not None and pattern.search(text) is not None
+
+
+@lru_cache(maxsize=8192)
+def _phrase_pattern(phrase: str) -> re.Pattern | None:
     phrase = normalise(phrase)
-    if not phrase:
-        return False
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)") if phrase else None
 
 
 def is_phrase(text: str, phrase: str) -> bool:

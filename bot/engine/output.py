@@ -157,7 +157,11 @@ class Output:
             who = Verified(**verified) if verified else None
             self._service = self.ctx.service(who)
             self._service_for = who.id if who else None
-        return self._service.to_dict(self.lang)
+            self._service_dicts = {}
+        # Every template and condition reads it: made into a dict once per language.
+        if self.lang not in self._service_dicts:
+            self._service_dicts[self.lang] = self._service.to_dict(self.lang)
+        return self._service_dicts[self.lang]
 
     def cond(self, expression: str, *, told: bool = False) -> bool:
         """Evaluate a condition. With `told`, it decides whether a sentence is said, so the

@@ -64,6 +64,7 @@ class Turn(Output):
         self.prompt_from = 0
         self.keep_last = False
         self._service = None
+        self._service_dicts: dict[str, dict] = {}
         self._service_for: str | None = None
         self._caller: dict | None = None
         self.who_seen: dict | None = None  # the verified caller, kept for the audit effect

@@ -137,20 +137,29 @@ def redact(params: dict) -> dict:
 
 
 def _store(runtime: Runtime, inbound: Inbound) -> str | None:
-    """Keep the request before acting on it; return the stored answer of a retry."""
+    """Keep the request before acting on it; return the stored answer of a retry.
+
+    One statement: INSERT ... ON CONFLICT DO NOTHING on the key (PostgreSQL and SQLite
+    both have it), so a first request is one round trip and a retry finds its row."""
+    table = InboundEvent.__table__
     with runtime.session() as session:
-        existing = session.exec(select(InboundEvent).where(InboundEvent.key == inbound.key)).first()
-        if existing is not None:
-            return existing.response
-        try:
-            with session.begin_nested():
-                session.add(InboundEvent(key=inbound.key, channel=inbound.channel,
-                                         number=inbound.number or "",
-                                         params=redact(inbound.params)))
-        except sa.exc.IntegrityError:
-            return None  # stored by a concurrent retry; process() waits on its row lock
+        insert = _insert_for(session)(table).values(
+            key=inbound.key, channel=inbound.channel, number=inbound.number or "",
+            params=redact(inbound.params), received_at=runtime.now())
+        stored = session.execute(insert.on_conflict_do_nothing(index_elements=["key"])
+                                 .returning(table.c.id)).first()
+        if stored is None:  # a retry (or a concurrent one: process() waits on its row lock)
+            return session.execute(sa.select(table.c.response).where(
+                table.c.key == inbound.key)).scalar()
     log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
     return None
+
+
+def _insert_for(session: Session):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
 
 
 def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Renderer) -> str:

@@ -51,8 +51,10 @@ class PinCheck:
     just_locked: bool = False
 
 
-def candidates_for_number(session: Session, number: str | None) -> list[Candidate]:
-    """People whose numbers include `number`, and representatives with that number."""
+def candidates_for_number(session: Session, number: str | None,
+                          keep: list | None = None) -> list[Candidate]:
+    """People whose numbers include `number`, and representatives with that number (the
+    records themselves are added to `keep`, for a caller that reads them again)."""
     if not number:
         return []
     people = session.exec(select(Person).join(PersonPhone, PersonPhone.person_id == Person.id)
@@ -60,6 +62,8 @@ def candidates_for_number(session: Session, number: str | None) -> list[Candidat
                           .order_by(Person.id)).all()
     reps = session.exec(select(Representative).where(Representative.number == number)
                         .order_by(Representative.id)).all()
+    if keep is not None:
+        keep.extend([*people, *reps])
     return [_person(p) for p in people] + [_representative(r) for r in reps]
 
 

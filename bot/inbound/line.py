@@ -64,7 +64,12 @@ class LineContext(EffectActions):
         self.conversation_key = conversation_key  # guards PINs from a withheld number
         self.recipient_id = recipient_id
         self.verified_id = verified_id  # who proved themselves earlier in this conversation
-        self._candidates = ident.candidates_for_number(session, caller_number)
+        # The session's identity map holds records weakly: what one turn reads is held
+        # here, so reading it again in the same turn is not another query.
+        self._held: list = []
+        self._cases: dict[int, Case | None] = {}
+        self._services: dict[str | None, ServiceInfo] = {}
+        self._candidates = ident.candidates_for_number(session, caller_number, keep=self._held)
         verified = self._verified_person()
         # Before the PIN the line's own language (the caller may choose another at the
         # greeting); never the calling number's, which would hint it is on our files.
@@ -76,6 +81,12 @@ class LineContext(EffectActions):
             extra_time=bool(verified.extra_time), relay=bool(verified.uses_relay),
             speech_rate=verified.speech_rate)
 
+    def _get(self, model, record_id):
+        record = self.session.get(model, record_id)
+        if record is not None:
+            self._held.append(record)
+        return record
+
     # ---- who is calling ------------------------------------------------------------------
     def _verified_person(self) -> Person | None:
         """The person whose needs shape the call once someone has proved who they are
@@ -86,7 +97,7 @@ class LineContext(EffectActions):
         kind, record_id = parsed
         if kind == "representative":
             return None  # a representative's own needs are not recorded
-        return self.session.get(Person, record_id)
+        return self._get(Person, record_id)
 
     def _recipient_person(self) -> Person | None:
         """The person we texted or called ourselves: we chose them, so their language is
@@ -94,7 +105,7 @@ class LineContext(EffectActions):
         parsed = parse_id(self.recipient_id)
         if parsed is None or parsed[0] != "person":
             return None
-        return self.session.get(Person, parsed[1])
+        return self._get(Person, parsed[1])
 
     def identify_caller(self) -> Identity:
         number = self.caller_number
@@ -129,7 +140,7 @@ class LineContext(EffectActions):
         return self._subject_ids(*parsed) if parsed else {}
 
     def _subject_ids(self, kind: str, record_id: int) -> dict:
-        rep = self.session.get(Representative, record_id) if kind == "representative" else None
+        rep = self._get(Representative, record_id) if kind == "representative" else None
         person_id = rep.person_id if rep else record_id
         case = self.session.exec(select(Case).where(Case.person_id == person_id)
                                  .order_by(Case.closed_at.is_not(None), Case.id.desc())).first()
@@ -190,7 +201,7 @@ class LineContext(EffectActions):
 
     def _verified(self, kind: str, record_id: int) -> Verified | None:
         if kind == "person":
-            person = self.session.get(Person, record_id)
+            person = self._get(Person, record_id)
             if person is None:
                 return None
             case = self._case_of(person.id)
@@ -202,11 +213,11 @@ class LineContext(EffectActions):
                             case_id=str(case.id) if case else None,
                             callback_number=numbers[0] if numbers else None,
                             text_number=None if person.discreet else mobile)
-        rep = self.session.get(Representative, record_id)
+        rep = self._get(Representative, record_id)
         if rep is None:
             return None
         case = self._case_of(rep.person_id)
-        about = self.session.get(Person, rep.person_id).first_name
+        about = self._get(Person, rep.person_id).first_name
         return Verified(id=f"representative:{rep.id}", kind="representative",
                         first_name=rep.first_name, about=about,
                         case_id=str(case.id) if case else None,
@@ -220,9 +231,13 @@ class LineContext(EffectActions):
 
     def _case_of(self, person_id: int) -> Case | None:
         """The person's open case, else their most recently closed one."""
-        cases = self.session.exec(select(Case).where(Case.person_id == person_id)
-                                  .order_by(Case.opened_at.desc(), Case.id.desc())).all()
-        return next((c for c in cases if not c.is_closed), cases[0] if cases else None)
+        if person_id not in self._cases:
+            cases = self.session.exec(select(Case).where(Case.person_id == person_id)
+                                      .order_by(Case.opened_at.desc(), Case.id.desc())).all()
+            self._held.extend(cases)
+            self._cases[person_id] = next((c for c in cases if not c.is_closed),
+                                          cases[0] if cases else None)
+        return self._cases[person_id]
 
     def opt_out(self, who: Verified | None, case_open: bool = False) -> list:
         """STOP may come before anyone is identified: staff are told if anyone at this
@@ -245,9 +260,9 @@ class LineContext(EffectActions):
         parsed = parse_id(who.id)
         if parsed is None or not who.case_id:
             return None, None, None
-        case = self.session.get(Case, int(who.case_id))
-        person = self.session.get(Person, case.person_id) if case else None
-        rep = self.session.get(Representative, parsed[1]) if parsed[0] == "representative" \
+        case = self._get(Case, int(who.case_id))
+        person = self._get(Person, case.person_id) if case else None
+        rep = self._get(Representative, parsed[1]) if parsed[0] == "representative" \
             else None
         return case, person, rep
 
@@ -255,7 +270,7 @@ class LineContext(EffectActions):
         case, person, _rep = self._records(who)
         if case is None:
             return None
-        worker = self.session.get(Worker, case.worker_id)
+        worker = self._get(Worker, case.worker_id)
         today = self.now.astimezone(self.settings.tz).date()
         # One place decides who answers for the case today (the worker, their cover, or the
         # duty team): the same that routes the staff actions this caller may raise.
@@ -311,14 +326,24 @@ class LineContext(EffectActions):
                                       StaffAction.created_at <= contact.created_at
                                       + timedelta(seconds=5))
             .order_by(StaffAction.created_at.desc(), StaffAction.id.desc())).first()
-        worker = self.session.get(Worker, action.worker_id) if action and action.worker_id \
+        worker = self._get(Worker, action.worker_id) if action and action.worker_id \
             else None
         seen = bool(action and action.acknowledged_at and worker)
         return (worker.first_name if worker else DUTY_TEAM_NAME), seen
 
     def service(self, who: Verified | None = None) -> ServiceInfo:
-        team = answering_team(self.session, self.settings,
-                              self._case_shaping_call(who.id if who else None))
+        """Asked by every template that says a number or the hours: worked out once a turn."""
+        key = who.id if who else None
+        if key not in self._services:
+            self._services[key] = self._service(who)
+        return self._services[key]
+
+    def _service(self, who: Verified | None) -> ServiceInfo:
+        case = self._case_shaping_call(who.id if who else None)
+        if case is not None:
+            self._get(Worker, case.worker_id)  # held: load_case reads it again
+        team = answering_team(self.session, self.settings, case)
+        self._held.append(team)
         s = self.settings
         line = s.twilio_voice_number if self.channel == "voice" and s.twilio_voice_number \
             else s.twilio_phone_number
@@ -339,7 +364,7 @@ class LineContext(EffectActions):
         if parsed is None:
             return None
         kind, record_id = parsed
-        record = self.session.get(Person if kind == "person" else Representative, record_id)
+        record = self._get(Person if kind == "person" else Representative, record_id)
         if record is None:
             return None
         return self._case_of(record.id if kind == "person" else record.person_id)
