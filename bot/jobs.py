@@ -71,10 +71,18 @@ def _logged(what: str, row_id: int, work) -> str:
 
 
 def contact_sweeps_job() -> dict | None:
-    """Check-ins, the watchdog and MSP feedback (see bot/outreach/sweeps.py)."""
+    """Check-ins, the watchdog and MSP feedback (see bot/outreach/sweeps.py): queues a job
+    a chunk of open cases, for the workers to run side by side."""
     runtime = worker_runtime()
     return run_once(runtime.redis, "contacts", CONTACT_SWEEP_SECONDS,
-                    lambda: sweeps.run_all(runtime))
+                    lambda: sweeps.plan(runtime))
+
+
+def contact_chunk_job(first: int, last: int, now: str) -> dict:
+    """Check-ins and the watchdog for one chunk of open cases, at the sweep's moment."""
+    from datetime import datetime
+
+    return sweeps.chunk(worker_runtime(), first, last, datetime.fromisoformat(now))
 
 
 def sweep_outbox_job() -> dict | None:

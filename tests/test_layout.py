@@ -136,7 +136,9 @@ def test_the_engine_depends_on_nothing_else_of_ours():
     "bot.jobs.send_outbox_message",
     "bot.jobs.reconcile_outbox_message",
     "bot.jobs.contact_sweeps_job",
+    "bot.jobs.contact_chunk_job",
     "bot.jobs.sweep_outbox_job",
+    "bot.jobs.retention_sweep_job",
 ])
 def test_job_names_stored_in_redis_still_import(path):
     module, _, name = path.rpartition(".")

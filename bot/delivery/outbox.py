@@ -59,11 +59,14 @@ CALL_NOT_ANSWERED = {"busy": "busy", "no-answer": "no-answer", "canceled": "no-a
 def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, body: str = "",
         flow: str = "", from_number: str = "", case_id: int | None = None,
         person_id: int | None = None, representative_id: int | None = None,
-        not_before: datetime | None = None) -> OutboxMessage:
-    """Add an intended text or call, once per key; returns the (new or existing) row."""
-    existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
-    if existing is not None:
-        return existing
+        not_before: datetime | None = None, surely_new: bool = False) -> OutboxMessage:
+    """Add an intended text or call, once per key; returns the (new or existing) row.
+    `surely_new`: the caller has just read every key of the case (a sweep's chunk), so the
+    look-up is skipped; a row added meanwhile by someone else is still caught below."""
+    if not surely_new:
+        existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+        if existing is not None:
+            return existing
     row = OutboxMessage(key=key, purpose=purpose, channel=channel, to_number=to, body=body,
                         flow=flow, from_number=from_number, case_id=case_id, person_id=person_id,
                         representative_id=representative_id, not_before=not_before)

@@ -7,7 +7,7 @@ marks that an answer is awaited, with everything a TwiML <Gather>/<Record> needs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 INPUT_KINDS = ("start", "text", "digits", "speech", "silence", "recording", "dial")
 
@@ -100,7 +100,20 @@ REPLY_TYPES = {"say": Say, "pause": Pause, "expect": Expect}
 
 def reply_to_dict(reply) -> dict:
     name = {Say: "say", Pause: "pause", Expect: "expect"}[type(reply)]
-    return {"type": name, **asdict(reply)}
+    return {"type": name, **plain(reply)}
+
+
+def plain(value):
+    """`dataclasses.asdict` for the engine's JSON-safe data, without its deep copy of
+    every leaf: dataclasses, dicts, lists and tuples are rebuilt, the rest is shared
+    (strings, numbers, None: nothing a caller could change in place)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    return value
 
 
 def reply_from_dict(data: dict):
@@ -141,7 +154,7 @@ class State:
     more_time: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> State:

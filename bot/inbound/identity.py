@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import phones
+from bot.inbound.known import known
 from bot.models import (
     ActionStatus,
     ActionUrgency,
@@ -57,6 +58,9 @@ def candidates_for_number(session: Session, number: str | None,
     records themselves are added to `keep`, for a caller that reads them again)."""
     if not number:
         return []
+    memo = known(session)
+    if memo is not None and number in memo.candidates:  # a sweep read its whole chunk's
+        return list(memo.candidates[number])
     people = session.exec(select(Person).join(PersonPhone, PersonPhone.person_id == Person.id)
                           .where(PersonPhone.number == number, Person.deceased.is_(False))
                           .order_by(Person.id)).all()
@@ -90,6 +94,10 @@ def candidates_for_case(session: Session, reference: str) -> list[Candidate]:
     reps = session.exec(select(Representative).where(Representative.person_id == person.id)
                         .order_by(Representative.id)).all()
     return [_person(person)] + [_representative(r) for r in reps]
+
+
+def candidate_of(record: Person | Representative) -> Candidate:
+    return _person(record) if isinstance(record, Person) else _representative(record)
 
 
 def _person(p: Person) -> Candidate:

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.engine.context import EffectActions, Identity, Needs, PinResult, ServiceInfo, Verified
 from bot.engine.settings import DUTY_TEAM_NAME
+from bot.inbound.known import known
 from bot.models import (
     Case,
     Channel,
@@ -109,8 +110,10 @@ class LineContext(EffectActions):
 
     def identify_caller(self) -> Identity:
         number = self.caller_number
-        opted_out = bool(number and self.session.exec(
-            select(OptOut).where(OptOut.number == number)).first())
+        memo = known(self.session)
+        opted_out = bool(number and (number in memo.opted_out if memo is not None else
+                                     self.session.exec(select(OptOut).where(
+                                         OptOut.number == number)).first()))
         return Identity(number=number,
                         candidates=tuple(f"{c.kind}:{c.id}" for c in self._candidates),
                         number_is_mobile=bool(number and is_mobile(number)),
@@ -225,12 +228,18 @@ class LineContext(EffectActions):
                         text_number=rep.number if is_mobile(rep.number) else None)
 
     def _numbers(self, person_id: int) -> list[str]:
+        memo = known(self.session)
+        if memo is not None and person_id in memo.phones:
+            return [p.number for p in memo.phones[person_id]]
         rows = self.session.exec(select(PersonPhone).where(PersonPhone.person_id == person_id)
                                  .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
         return [r.number for r in rows]
 
     def _case_of(self, person_id: int) -> Case | None:
         """The person's open case, else their most recently closed one."""
+        memo = known(self.session)
+        if memo is not None and person_id in memo.cases:  # a sweep read them already
+            return memo.cases[person_id]
         if person_id not in self._cases:
             cases = self.session.exec(select(Case).where(Case.person_id == person_id)
                                       .order_by(Case.opened_at.desc(), Case.id.desc())).all()

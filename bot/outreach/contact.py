@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.delivery import outbox
 from bot.engine import Input, advance, sms_messages
 from bot.inbound.effects import Turn, carry_out
+from bot.inbound.known import known
 from bot.inbound.line import LineContext
 from bot.models import Case, Channel, ConversationState, OptOut, Person, PersonPhone, Representative
 from bot.phones import is_mobile
@@ -53,7 +54,9 @@ def recipients(session: Session, case: Case, purpose: str, *, today) -> list[Rec
     person = session.get(Person, case.person_id)
     if person.deceased or (person.contact_paused_until and person.contact_paused_until >= today):
         return []
-    opted_out = set(session.exec(select(OptOut.number)).all())
+    memo = known(session)
+    opted_out = memo.opted_out if memo is not None else set(
+        session.exec(select(OptOut.number)).all())
     reps = _representatives(session, case, purpose, opted_out)
     mine = _person_recipient(session, person, opted_out)
     if purpose in ("closure", "worker_change"):
@@ -84,8 +87,10 @@ def cannot_reach(session: Session, case: Case, purpose: str, *, today) -> None:
 
 
 def _person_recipient(session: Session, person: Person, opted_out: set) -> Recipient | None:
-    phones = session.exec(select(PersonPhone).where(PersonPhone.person_id == person.id)
-                          .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
+    memo = known(session)
+    phones = memo.phones.get(person.id, []) if memo is not None else session.exec(
+        select(PersonPhone).where(PersonPhone.person_id == person.id)
+        .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
     numbers = [p.number for p in phones if p.number not in opted_out]
     mobile = next((n for n in numbers if is_mobile(n)), None)
     landline = next((n for n in numbers if not is_mobile(n)), None)
@@ -101,8 +106,10 @@ def _person_recipient(session: Session, person: Person, opted_out: set) -> Recip
 
 def _representatives(session: Session, case: Case, purpose: str, opted_out: set):
     scope = SCOPE_FOR[purpose]
-    reps = session.exec(select(Representative).where(Representative.person_id == case.person_id)
-                        .order_by(Representative.id)).all()
+    memo = known(session)
+    reps = memo.representatives.get(case.person_id, []) if memo is not None else session.exec(
+        select(Representative).where(Representative.person_id == case.person_id)
+        .order_by(Representative.id)).all()
     out = []
     for rep in reps:
         if scope not in rep.consent_scopes or rep.number in opted_out:
@@ -137,24 +144,31 @@ def next_in_window(now: datetime, settings: Settings, window: tuple[time, time])
 def schedule(session: Session, settings: Settings, flows, *, case: Case, to: Recipient,
              purpose: str, flow: str, key: str, now: datetime) -> list:
     """Write the outbox row(s) for one contact, once per key; returns the rows."""
-    existing = session.exec(select(outbox.OutboxMessage).where(
-        outbox.OutboxMessage.key.startswith(key))).all()
-    if existing:
-        return list(existing)
+    memo = known(session)
+    keys = memo.outbox_keys.get(case.id) if memo is not None else None
+    if keys is None or any(k.startswith(key) for k in keys):  # else surely none: skip
+        existing = session.exec(select(outbox.OutboxMessage).where(
+            outbox.OutboxMessage.key.startswith(key))).all()
+        if existing:
+            return list(existing)
     if flow not in flows:
         log.warning("no flow %r: the %s contact for case %s is not sent", flow, purpose, case.ref)
         return []
     when = next_in_window(now, settings, to.window)
-    ids = dict(case_id=case.id, person_id=to.person_id, representative_id=to.representative_id)
+    ids = dict(case_id=case.id, person_id=to.person_id, representative_id=to.representative_id,
+               surely_new=keys is not None)
     if to.channel == Channel.VOICE:
-        row = outbox.add(session, key=key, purpose=purpose, channel=Channel.VOICE, to=to.number,
-                         flow=flow, not_before=when, **ids)
-        return [row]
-    bodies = _write_text(session, settings, flows, to=to, flow=flow, key=key, now=now,
-                         when=when)
-    return [outbox.add(session, key=f"{key}/{n}" if n else key, purpose=purpose,
-                       channel=Channel.SMS, to=to.number, body=body, not_before=when, **ids)
-            for n, body in enumerate(bodies)]
+        rows = [outbox.add(session, key=key, purpose=purpose, channel=Channel.VOICE,
+                           to=to.number, flow=flow, not_before=when, **ids)]
+    else:
+        bodies = _write_text(session, settings, flows, to=to, flow=flow, key=key, now=now,
+                             when=when)
+        rows = [outbox.add(session, key=f"{key}/{n}" if n else key, purpose=purpose,
+                           channel=Channel.SMS, to=to.number, body=body, not_before=when,
+                           **ids) for n, body in enumerate(bodies)]
+    if keys is not None:
+        keys.update(row.key for row in rows)
+    return rows
 
 
 def _write_text(session: Session, settings: Settings, flows, *, to: Recipient, flow: str,
@@ -182,10 +196,16 @@ def _await_reply(session: Session, to: Recipient, state, *, until: datetime, now
     keeps it, but proves nothing about who holds the phone, so it never counts as one.
     """
     key = f"sms:{to.number}"
-    row = session.exec(select(ConversationState).where(ConversationState.key == key)
-                       .with_for_update()).first()
+    memo = known(session)
+    if memo is not None and key in memo.conversations:  # read (and locked) for the chunk
+        row = memo.conversations[key]
+    else:
+        row = session.exec(select(ConversationState).where(ConversationState.key == key)
+                           .with_for_update()).first()
     if row is None:
         row = ConversationState(key=key, channel=Channel.SMS, number=to.number, flow=state.flow)
+        if memo is not None:
+            memo.conversations[key] = row  # the next case at this number finds it
     data = state.to_dict()
     still_verified = row.verified_until is not None and row.verified_until > now
     data["verified"] = (row.state or {}).get("verified") if still_verified else None

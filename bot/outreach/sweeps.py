@@ -8,11 +8,14 @@ once, creates nothing new.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.delivery import outbox
+from bot.inbound.known import prefetch
 from bot.models import ActionUrgency, Case, OutboxMessage, Stage, Team, Worker
 from bot.records.staff_actions import raise_action
 from bot.runtime import Runtime
@@ -28,46 +31,92 @@ def _flows(runtime: Runtime):
     return Flows.get(str(runtime.settings.flows_path))
 
 
-def _open_cases(session: Session) -> list[Case]:
-    return list(session.exec(select(Case).where(Case.stage != Stage.CLOSED).order_by(Case.id)))
+CHUNK = 500  # open cases a chunk: one transaction, one job on the bulk queue
+CHUNK_JOB = "bot.jobs.contact_chunk_job"  # by name: bot.jobs sits above this module
 
 
-def check_ins(runtime: Runtime, now: datetime | None = None) -> int:
-    """A check-in per open case every `check_in_every_days` (default 7), in each window."""
+def case_chunks(session: Session, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """(first id, last id) of each run of `size` (CHUNK) open cases, reading only one run's
+    ids at a time, so planning 500,000 cases takes no more memory than planning 500."""
+    size, after = size or CHUNK, 0
+    while ids := list(session.exec(select(Case.id).where(Case.stage != Stage.CLOSED,
+                                                         Case.id > after)
+                                   .order_by(Case.id).limit(size))):
+        yield ids[0], ids[-1]
+        after = ids[-1]
+
+
+def _open_cases(session: Session, first: int, last: int) -> list[Case]:
+    return list(session.exec(select(Case).where(Case.stage != Stage.CLOSED, Case.id >= first,
+                                                Case.id <= last).order_by(Case.id)))
+
+
+def _by_chunk(runtime: Runtime, sweep, now: datetime) -> int:
+    """Run `sweep(runtime, now, first, last)` over every chunk in this process, one
+    transaction a chunk (`caseline sweep`; the scheduler spreads chunks over workers)."""
+    with runtime.session() as session:
+        chunks = list(case_chunks(session))
+    return sum(sweep(runtime, now, first, last) for first, last in chunks)
+
+
+def check_ins(runtime: Runtime, now: datetime | None = None, first: int | None = None,
+              last: int | None = None) -> int:
+    """A check-in per open case every `check_in_every_days` (default 7), in each window;
+    for the open cases with ids first..last, or every one."""
     now = now or runtime.now()
+    if first is None:
+        return _by_chunk(runtime, check_ins, now)
     made = 0
     with runtime.session() as session:
-        for case in _open_cases(session):
-            days = case.check_in_every_days or runtime.settings.check_in_every_days
+        cases = _open_cases(session, first, last)
+        due = [c for c in cases if (now - c.opened_at).days >= _every(runtime, c)]
+        longest = max((_every(runtime, c) for c in due), default=0)
+        last_contact = _last_contacts(session, due, now - timedelta(days=longest))
+        # A check-in or watchdog contact already sent (or waiting) in the case's period.
+        due = [c for c in due if last_contact.get(c.id) is None
+               or last_contact[c.id] <= now - timedelta(days=_every(runtime, c))]
+        prefetch(session, due)
+        for case in due:
+            days = _every(runtime, case)
             age = (now - case.opened_at).days
-            if age < days or _contacted_within(session, case, now, days):
-                continue
             period = age // days
             made += _contact(session, runtime, case, "check_in", "checkin", now,
                              key=lambda to, c=case, p=period: f"check_in/{c.id}/{to.who_id}/{p}")
     return made
 
 
-def _contacted_within(session: Session, case: Case, now: datetime, days: int) -> bool:
-    """A check-in or watchdog contact already went out (or waits) in the last `days`."""
-    recent = session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.case_id == case.id,
-        OutboxMessage.purpose.in_(("check_in", "watchdog")),
-        OutboxMessage.created_at > now - timedelta(days=days))).first()
-    return recent is not None
+def _every(runtime: Runtime, case: Case) -> int:
+    return case.check_in_every_days or runtime.settings.check_in_every_days
 
 
-def watchdog(runtime: Runtime, now: datetime | None = None) -> int:
+def _last_contacts(session: Session, cases: list[Case], since: datetime) -> dict[int, datetime]:
+    """{case id: when its latest check-in or watchdog contact was written} since `since`,
+    for these cases, in one query."""
+    if not cases:
+        return {}
+    rows = session.exec(select(OutboxMessage.case_id, sa.func.max(OutboxMessage.created_at))
+                        .where(OutboxMessage.case_id.in_([c.id for c in cases]),
+                               OutboxMessage.purpose.in_(("check_in", "watchdog")),
+                               OutboxMessage.created_at > since)
+                        .group_by(OutboxMessage.case_id))
+    return dict(rows.all())
+
+
+def watchdog(runtime: Runtime, now: datetime | None = None, first: int | None = None,
+             last: int | None = None) -> int:
     """No news for N days, or a missed next-contact date: tell the person they are not
     forgotten, and put the case in front of its worker and the team manager."""
     now = now or runtime.now()
+    if first is None:
+        return _by_chunk(runtime, watchdog, now)
     settings = runtime.settings
     today = now.astimezone(settings.tz).date()
     made = 0
     with runtime.session() as session:
-        for case in _open_cases(session):
-            if not why_contact_is_due(case, now, today, settings.watchdog_days):
-                continue
+        due = [case for case in _open_cases(session, first, last)
+               if why_contact_is_due(case, now, today, settings.watchdog_days)]
+        prefetch(session, due)
+        for case in due:
             last_news = case.news_updated_at or case.opened_at
             missed = case.next_contact_by is not None and case.next_contact_by < today
             episode = last_news.date().isoformat()  # new news starts a new episode
@@ -139,6 +188,32 @@ def _contact(session: Session, runtime: Runtime, case: Case, purpose: str, flow:
 
 
 def run_all(runtime: Runtime) -> dict:
-    """Every contact sweep once (the scheduler fires this; each part is idempotent)."""
+    """Every contact sweep once, here (`caseline sweep`; each part is idempotent)."""
     return {"check_ins": check_ins(runtime), "watchdog": watchdog(runtime),
             "feedback": feedback(runtime)}
+
+
+def chunk(runtime: Runtime, first: int, last: int, now: datetime) -> dict:
+    """Check-ins and the watchdog for the open cases with ids first..last (one job)."""
+    return {"check_ins": check_ins(runtime, now, first, last),
+            "watchdog": watchdog(runtime, now, first, last)}
+
+
+def plan(runtime: Runtime, now: datetime | None = None) -> dict:
+    """What the scheduler fires: a job for each chunk of open cases on the bulk queue (so
+    workers run them side by side, behind urgent sends, and more workers sweep more
+    cases), every chunk at the same moment `now`; then feedback, which is few closed
+    cases, here. Queued again within a period, a chunk writes nothing new."""
+    from rq import Queue, Retry
+
+    from bot.delivery.queues import BULK_QUEUE
+
+    now = now or runtime.now()
+    queue = Queue(BULK_QUEUE, connection=runtime.redis)
+    stamp = now.strftime("%Y%m%dT%H%M")
+    with runtime.session() as session:
+        chunks = list(case_chunks(session))
+    for first, last in chunks:
+        queue.enqueue(CHUNK_JOB, first, last, now.isoformat(), result_ttl=0,
+                      job_id=f"contacts-{stamp}-{first}", retry=Retry(3, [30, 60, 120]))
+    return {"chunks": len(chunks), "feedback": feedback(runtime, now)}

@@ -1,0 +1,104 @@
+"""What a sweep already read for a whole chunk of cases, so each case's turn asks nothing again.
+
+A turn reads who is at a number, each person's case, the numbers that opted out and the
+conversation a text will wait in. Taken one case at a time that is a dozen queries a case;
+a sweep reads them for its whole chunk in a handful (`prefetch`) and leaves them in the
+session (`session.info`), where `LineContext`, `identity` and `outreach.contact` look first.
+Only a sweep's own session carries it, and only for the length of its transaction; what the
+sweep writes as it goes (a new conversation) is noted here too, so the next case sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from bot.models import (
+    Case,
+    ConversationState,
+    OptOut,
+    OutboxMessage,
+    Person,
+    PersonPhone,
+    Representative,
+    Team,
+    Worker,
+)
+
+KEY = "caseline_known"
+
+
+@dataclass
+class Known:
+    candidates: dict[str, list]  # number -> identity.Candidate, for every number read
+    cases: dict[int, Case | None]  # person id -> their open case, else latest closed
+    opted_out: set[str]
+    conversations: dict[str, ConversationState | None]  # "sms:<number>" -> row or None
+    phones: dict[int, list[PersonPhone]]  # person id -> numbers, primary first
+    representatives: dict[int, list[Representative]]  # person id -> in id order
+    outbox_keys: dict[int, set[str]]  # case id -> keys of its outbox rows
+    held: list = field(default_factory=list)  # the identity map is weak: keep them alive
+
+
+def known(session: Session) -> Known | None:
+    return session.info.get(KEY)
+
+
+def prefetch(session: Session, cases: list[Case]) -> Known:
+    """Read, in a few queries, what the turns for these cases will ask."""
+    from bot.inbound.identity import candidate_of
+
+    person_ids = sorted({c.person_id for c in cases})
+    people = list(session.exec(select(Person).where(Person.id.in_(person_ids))))
+    phones = list(session.exec(select(PersonPhone).where(PersonPhone.person_id.in_(person_ids))
+                               .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)))
+    reps = list(session.exec(select(Representative).where(
+        Representative.person_id.in_(person_ids)).order_by(Representative.id)))
+    numbers = sorted({p.number for p in phones} | {r.number for r in reps})
+    # Everyone else at those numbers too (a couple's landline, a son for both parents).
+    at_numbers = list(session.exec(select(Person, PersonPhone.number).join(
+        PersonPhone, PersonPhone.person_id == Person.id).where(
+        PersonPhone.number.in_(numbers), Person.deceased.is_(False)).order_by(Person.id)))
+    reps_at = list(session.exec(select(Representative).where(
+        Representative.number.in_(numbers)).order_by(Representative.id)))
+    their_cases = list(session.exec(select(Case).where(Case.person_id.in_(
+        person_ids + [p.id for p, _ in at_numbers] + [r.person_id for r in reps_at]))
+        .order_by(Case.opened_at.desc(), Case.id.desc())))
+    workers = list(session.exec(select(Worker).where(Worker.id.in_({c.worker_id for c in
+                                                                    their_cases}))))
+    teams = list(session.exec(select(Team).where(Team.id.in_({w.team_id for w in workers}))))
+    conversations = {f"sms:{n}": None for n in numbers}
+    for row in session.exec(select(ConversationState).where(
+            ConversationState.key.in_(list(conversations))).with_for_update()):
+        conversations[row.key] = row
+    memo = Known(candidates={n: [] for n in numbers}, cases={},
+                 opted_out=set(session.exec(select(OptOut.number))),
+                 conversations=conversations, phones={}, representatives={},
+                 outbox_keys={c.id: set() for c in cases},
+                 held=[*people, *phones, *reps, *reps_at, *their_cases, *workers, *teams,
+                       *[p for p, _ in at_numbers]])
+    for person, number in at_numbers:
+        memo.candidates[number].append(candidate_of(person))
+    for rep in reps_at:
+        memo.candidates[rep.number].append(candidate_of(rep))
+    by_person: dict[int, list[Case]] = {}
+    for case in their_cases:  # newest first
+        by_person.setdefault(case.person_id, []).append(case)
+    for person_id in {*person_ids, *by_person}:
+        theirs = by_person.get(person_id, [])  # the same rule as LineContext._case_of
+        memo.cases[person_id] = next((c for c in theirs if not c.is_closed),
+                                     theirs[0] if theirs else None)
+    for case_id, key in session.exec(select(OutboxMessage.case_id, OutboxMessage.key).where(
+            OutboxMessage.case_id.in_([c.id for c in cases]))):
+        memo.outbox_keys[case_id].add(key)
+    for phone in phones:
+        memo.phones.setdefault(phone.person_id, []).append(phone)
+    for rep in reps:
+        memo.representatives.setdefault(rep.person_id, []).append(rep)
+    session.info[KEY] = memo
+    return memo
+
+
+def forget(session: Session) -> None:
+    session.info.pop(KEY, None)
