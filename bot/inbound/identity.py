@@ -59,8 +59,8 @@ def candidates_for_number(session: Session, number: str | None,
     if not number:
         return []
     memo = known(session)
-    if memo is not None and number in memo.candidates:  # a sweep read its whole chunk's
-        return list(memo.candidates[number])
+    if memo is not None and number in memo.at_number:  # a sweep read its whole chunk's
+        return [candidate_of(record) for record in memo.at_number[number]]
     people = session.exec(select(Person).join(PersonPhone, PersonPhone.person_id == Person.id)
                           .where(PersonPhone.number == number, Person.deceased.is_(False))
                           .order_by(Person.id)).all()

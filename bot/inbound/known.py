@@ -31,7 +31,7 @@ KEY = "caseline_known"
 
 @dataclass
 class Known:
-    candidates: dict[str, list]  # number -> identity.Candidate, for every number read
+    at_number: dict[str, list]  # number -> the people, then representatives, at it
     cases: dict[int, Case | None]  # person id -> their open case, else latest closed
     opted_out: set[str]
     conversations: dict[str, ConversationState | None]  # "sms:<number>" -> row or None
@@ -47,8 +47,6 @@ def known(session: Session) -> Known | None:
 
 def prefetch(session: Session, cases: list[Case]) -> Known:
     """Read, in a few queries, what the turns for these cases will ask."""
-    from bot.inbound.identity import candidate_of
-
     person_ids = sorted({c.person_id for c in cases})
     people = list(session.exec(select(Person).where(Person.id.in_(person_ids))))
     phones = list(session.exec(select(PersonPhone).where(PersonPhone.person_id.in_(person_ids))
@@ -72,16 +70,16 @@ def prefetch(session: Session, cases: list[Case]) -> Known:
     for row in session.exec(select(ConversationState).where(
             ConversationState.key.in_(list(conversations))).with_for_update()):
         conversations[row.key] = row
-    memo = Known(candidates={n: [] for n in numbers}, cases={},
+    memo = Known(at_number={n: [] for n in numbers}, cases={},
                  opted_out=set(session.exec(select(OptOut.number))),
                  conversations=conversations, phones={}, representatives={},
                  outbox_keys={c.id: set() for c in cases},
                  held=[*people, *phones, *reps, *reps_at, *their_cases, *workers, *teams,
                        *[p for p, _ in at_numbers]])
     for person, number in at_numbers:
-        memo.candidates[number].append(candidate_of(person))
+        memo.at_number[number].append(person)
     for rep in reps_at:
-        memo.candidates[rep.number].append(candidate_of(rep))
+        memo.at_number[rep.number].append(rep)
     by_person: dict[int, list[Case]] = {}
     for case in their_cases:  # newest first
         by_person.setdefault(case.person_id, []).append(case)
