@@ -61,15 +61,21 @@ def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, 
         person_id: int | None = None, representative_id: int | None = None,
         not_before: datetime | None = None, surely_new: bool = False) -> OutboxMessage:
     """Add an intended text or call, once per key; returns the (new or existing) row.
-    `surely_new`: the caller has just read every key of the case (a sweep's chunk), so the
-    look-up is skipped; a row added meanwhile by someone else is still caught below."""
-    if not surely_new:
-        existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
-        if existing is not None:
-            return existing
+
+    `surely_new`: the caller has just read every key of the case (a sweep's chunk, in a
+    transaction of its own). The row is then neither looked up nor flushed on its own: it
+    goes with the chunk's other inserts in one batch, and the same key added meanwhile by
+    someone else fails the chunk's commit, whose job is tried again and finds it."""
     row = OutboxMessage(key=key, purpose=purpose, channel=channel, to_number=to, body=body,
                         flow=flow, from_number=from_number, case_id=case_id, person_id=person_id,
                         representative_id=representative_id, not_before=not_before)
+    if surely_new:
+        session.add(row)
+        after_commit(session, enqueue_new_rows, row)  # its id is known once flushed
+        return row
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+    if existing is not None:
+        return existing
     try:
         with session.begin_nested():  # another transaction may add the same key at once
             session.add(row)
@@ -91,8 +97,8 @@ def cancel_pending(session: Session, *, case_id: int, purposes: tuple[str, ...],
     return len(rows)
 
 
-def added_in(session: Session) -> list[int]:
-    """The ids of the rows added (not found) in this session so far."""
+def added_in(session: Session) -> list:
+    """The rows added (not found) in this session so far: ids, or rows not yet flushed."""
     return after_commit_items(session, enqueue_new_rows)
 
 

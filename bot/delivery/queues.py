@@ -68,9 +68,10 @@ class Work:
                     self.reconcile + other.reconcile, self.settle + other.settle)
 
 
-def enqueue_new_rows(runtime: Runtime, row_ids: list[int]) -> None:
-    """Run by `Runtime.session` after a commit that added outbox rows (see `outbox.add`)."""
-    dispatch(runtime, Work(send_now=tuple(row_ids)))
+def enqueue_new_rows(runtime: Runtime, rows: list) -> None:
+    """Run by `Runtime.session` after a commit that added outbox rows (see `outbox.add`):
+    their ids, or the rows themselves (a sweep's, flushed in one batch at the commit)."""
+    dispatch(runtime, Work(send_now=tuple(r if isinstance(r, int) else r.id for r in rows)))
 
 
 def dispatch(runtime: Runtime, work: Work) -> None:
