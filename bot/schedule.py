@@ -100,7 +100,10 @@ def _lead_while_possible(connection: redis.Redis, settings: Settings,
             return
     scheduler = CronScheduler(connection, name=f"caseline-{token[:8]}")
     for func, every, queue in sweeps(settings):
-        scheduler.register(func, queue, interval=every, result_ttl=0)
+        # RQ stops a job after 180 s by default; an hourly sweep with a backlog needs
+        # longer, and never longer than its own period.
+        scheduler.register(func, queue, interval=every, result_ttl=0,
+                           job_timeout=max(180, every - 60))
     scheduler.register_birth()
     try:
         while not stop.is_set():

@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import SQLModel, select
 
-from bot.models import Case, Interaction, Person, PersonPhone, Recording
+from bot.models import Case, Interaction, Person, PersonPhone, PinGuard, Recording, StaffAction
 from bot.records import recordings
 from bot.records.reports import msp_report
 from bot.services import actions, api_tokens, people, subject_access
@@ -58,6 +58,22 @@ def _edith_uses_the_line(line, phone, staff):  # noqa: F811
     assert api.get("/api/v1/cases/SG-100101", headers=_token(line, ["read"])).status_code == 200
 
 
+def _a_text_the_line_failed_on(runtime) -> None:
+    """A text stored but never answered (the web process died on it): the outbox sweep
+    raises an action for no case that gives her number."""
+    from bot.delivery import sending
+    from bot.models import Channel, InboundEvent
+
+    with runtime.session() as session:
+        session.add(InboundEvent(key="sms:SMfailed", channel=Channel.SMS, number=EDITH,
+                                 params={"Body": "help"}, received_at=runtime.now()
+                                 - timedelta(minutes=10)))
+    assert sending._unprocessed_inbound(runtime, runtime.now()) == 1
+    with runtime.session() as session:
+        assert session.exec(select(StaffAction).where(StaffAction.kind == "inbound_failed",
+                                                      StaffAction.case_id.is_(None))).one()
+
+
 def _everything(engine) -> list[tuple[str, dict]]:
     """Every row of every table, as (table, values)."""
     with engine.connect() as conn:
@@ -82,6 +98,9 @@ def test_her_whole_life_exported_then_erased_when_the_law_allows(
     clock = Clock(line, datetime(2026, 11, 2, 10, 0, tzinfo=LONDON))
     _edith_uses_the_line(line, phone, staff)
     phone(ARTHUR).text("news")  # someone else's record, which must not be touched
+    _a_text_the_line_failed_on(line)
+    with line.session() as session:  # a withheld caller tried her case's reference
+        session.add(PinGuard(number="ref:SG-100101", failures=1))
     with line.session() as session:
         pin_hashes = [p.pin_hash for p in session.exec(select(Person).where(
             Person.ref == "P-001"))]
@@ -108,7 +127,7 @@ def test_her_whole_life_exported_then_erased_when_the_law_allows(
     [message] = data["recordings"]
     assert bundle.files[message["file"]] == silent_mp3() and bundle.missing_recordings == 0
     texted = [r["text"] for r in data["received_as_twilio_sent_it"] if r["channel"] == "sms"]
-    assert texted == ["news", "[digits not kept]"]  # a PIN is never kept
+    assert texted == ["news", "[digits not kept]", "help"]  # a PIN is never kept
     assert data["case_page_views"] and data["for_review"]
     summary = bundle.files["summary.html"].decode()
     assert "What the update line holds about Edith Marsh" in summary
@@ -201,7 +220,7 @@ def test_an_agreed_request_erases_a_closed_case_early(line):  # noqa: F811
                     json={"reason": "erasure request agreed on 2 December 2026", "early": True})
     assert done.status_code == 200 and done.json["ref"] == "P-003"
     assert done.json["cases"] == ["SG-100103"] and done.json["removed"]["numbers"] == 1
-    needles = ["Margaret", "Holloway", "900103", "SG-100103", "pension"]
+    needles = ["Margaret", "Holloway", "900103", "SG-100103", "P-003", "pension"]
     assert _left_of(_everything(line.engine), needles, b"-") == []
     with line.session() as session:
         case = session.exec(select(Case).where(Case.ref.like("erased-%"))).one()
@@ -228,3 +247,16 @@ def test_everything_from_a_withheld_details_case_is_marked_for_review(line, phon
     assert all(any("details are withheld" in r for r in item["review"]) for item in items
                if item.get("case", "SG-100101") == "SG-100101")
     assert "whose details are withheld" in json.dumps(data["for_review"])
+
+
+def test_what_came_from_a_shared_landline_is_marked(line, phone):  # noqa: F811
+    """Harold and Jean Brigg share a landline: a call from it before any PIN belongs to no
+    one's timeline, and in Harold's bundle it is marked as perhaps Jean's."""
+    phone("+441144960707").call()
+    data = json.loads(subject_access.export(line, "P-007", actor="cli").files["export.json"])
+    calls = [e for e in data["timeline"] if e["what"] == "call received"]
+    assert calls and all(any("someone else on file also uses" in r for r in e["review"])
+                         for e in calls)
+    assert data["received_as_twilio_sent_it"] and all(
+        any("someone else on file" in r for r in e["review"])
+        for e in data["received_as_twilio_sent_it"])

@@ -229,3 +229,32 @@ def test_retention_settings_are_checked(name, value, ok):
     with pytest.raises(ConfigError) as refused:
         load_settings(env, env_file=None)
     assert name in str(refused.value)
+
+
+def test_finished_actions_and_texts_about_no_case_go_after_the_audit_years(demo_runtime):
+    """A text the line failed on raises an action about no case with the caller's number;
+    an alert to the duty mobile is a text to no case: both are kept with the audit."""
+    from bot.delivery import sending
+    from bot.models import StaffAction
+    from bot.services import actions
+
+    clock = Clock(demo_runtime, datetime(2026, 9, 1, 10, 0, tzinfo=LONDON))
+    with demo_runtime.session() as session:
+        session.add(InboundEvent(key="sms:SMlost", channel=Channel.SMS, number=EDITH,
+                                 params={}, received_at=clock.at - timedelta(minutes=10)))
+        alert = outbox.add(session, key="alert/9", purpose="alert", channel=Channel.SMS,
+                           to="+447700900998", body="words")
+        alert.status = OutboxStatus.DELIVERED
+    assert sending._unprocessed_inbound(demo_runtime, clock.at) == 1
+    with demo_runtime.session() as session:
+        action = session.exec(select(StaffAction).where(StaffAction.kind == "inbound_failed")
+                              ).one()
+        actions.mark_done(session, action.id, "Rang them back.", actor="Sam Okafor")
+    clock.at = datetime(2034, 8, 28, 10, 0, tzinfo=LONDON)  # not yet eight years
+    due = _counts(demo_runtime)
+    assert (due["caseless_actions"], due["caseless_texts"]) == (0, 0)
+    clock.at = datetime(2034, 9, 2, 10, 0, tzinfo=LONDON)
+    done = {o.kind: o.count for o in retention.sweep(demo_runtime)}
+    assert (done["caseless_actions"], done["caseless_texts"]) == (1, 1)
+    assert _rows(demo_runtime, StaffAction, StaffAction.kind == "inbound_failed") == []
+    assert _rows(demo_runtime, OutboxMessage, OutboxMessage.key == "alert/9") == []

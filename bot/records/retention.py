@@ -13,7 +13,8 @@ What goes, and when (settings in `.env.example`):
 - Staff sign-in sessions after they end, and PIN failure counts no longer locking.
 - Twilio's copy of a message left on a call, through its API, once ours is stored
   (`TWILIO_RECORDINGS_KEEP_DAYS` after). One never copied is never deleted there.
-- The audit (API calls, case page views, account and token changes) after years.
+- The audit (API calls, case page views, account and token changes), and finished staff
+  actions and texts that belong to no case (they may give a caller's number), after years.
 - A person's whole record years after their last case closed: erased as
   `caseline people erase` does (bot/services/people.py), keeping the SG4a statistics.
 """
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.models import (
+    ActionStatus,
     ApiCall,
     CaseView,
     ConversationState,
@@ -39,6 +41,8 @@ from bot.models import (
     OutboxStatus,
     PinGuard,
     Recording,
+    SendAttempt,
+    StaffAction,
     StaffSession,
 )
 
@@ -46,6 +50,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 RECORDING_BATCH = 50  # one Twilio request each
+# The most a run does of the slow kinds (a request to Twilio, a whole person's record):
+# a backlog goes over several hourly runs, and every other kind still runs each hour.
+RECORDINGS_A_RUN, ERASURES_A_RUN = 1000, 200
 YEAR = timedelta(days=365)
 FINISHED = [OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.ANSWERED,
             OutboxStatus.NOT_ANSWERED, OutboxStatus.FAILED, OutboxStatus.CANCELLED]
@@ -105,6 +112,19 @@ def sweep(runtime, *, now: datetime | None = None, dry_run: bool = False,
                                f"{s.retain_audit_years} years", table,
                                select(table.id).where(column < audit_cutoff), dry_run, batch))
     results.append(_caseless_audit(runtime, audit_cutoff, s.retain_audit_years, dry_run, batch))
+    results.append(_delete(runtime, "caseless_actions", f"finished staff actions about no "
+                           f"case, older than {s.retain_audit_years} years", StaffAction,
+                           select(StaffAction.id).where(
+                               StaffAction.case_id.is_(None), StaffAction.person_id.is_(None),
+                               StaffAction.status == ActionStatus.DONE,
+                               StaffAction.created_at < audit_cutoff), dry_run, batch))
+    results.append(_delete(runtime, "caseless_texts", f"texts and calls to no case, older "
+                           f"than {s.retain_audit_years} years", OutboxMessage,
+                           select(OutboxMessage.id).where(
+                               OutboxMessage.case_id.is_(None),
+                               OutboxMessage.status.in_(FINISHED),
+                               OutboxMessage.created_at < audit_cutoff), dry_run, batch,
+                           before=_their_attempts))
     results.append(_case_records(runtime, now, dry_run))
     for result in results:
         if result.count or result.failed:
@@ -177,6 +197,10 @@ def _blank_words(runtime, cutoff: datetime, days: int, dry_run: bool, batch: int
     return outcome
 
 
+def _their_attempts(session: Session, ids: list[int]) -> None:
+    session.execute(sa.delete(SendAttempt).where(SendAttempt.outbox_id.in_(ids)))
+
+
 def _twilio_recordings(runtime, now: datetime, dry_run: bool) -> Outcome:
     """Delete Twilio's copy of each message ours holds, through Twilio's API."""
     from bot.delivery.sender import SendError
@@ -193,9 +217,9 @@ def _twilio_recordings(runtime, now: datetime, dry_run: bool) -> Outcome:
                 due.with_only_columns(Recording.id).subquery())).one()
             return outcome
         tried: set[int] = set()
-        while rows := list(session.exec(due.where(Recording.id.not_in(tried) if tried
-                                                  else sa.true())
-                                        .order_by(Recording.id).limit(RECORDING_BATCH))):
+        while len(tried) < RECORDINGS_A_RUN and (rows := list(session.exec(
+                due.where(Recording.id.not_in(tried) if tried else sa.true())
+                .order_by(Recording.id).limit(RECORDING_BATCH)))):
             for recording in rows:
                 tried.add(recording.id)
                 try:
@@ -244,7 +268,7 @@ def _case_records(runtime, now: datetime, dry_run: bool) -> Outcome:
     if dry_run:
         outcome.count = len(due)
         return outcome
-    for ref in due:
+    for ref in due[:ERASURES_A_RUN]:
         try:
             people.erase(runtime, ref, actor="retention", reason=f"the {years}-year "
                          "retention period after the last case closed", now=now)

@@ -15,12 +15,14 @@ the record for longer, does not bring it back with its next import.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.inbound.identity import HOLDER, REFERENCE
 from bot.models import (
     ApiCall,
     Case,
@@ -40,7 +42,6 @@ from bot.models import (
     SendAttempt,
     StaffAction,
     Stage,
-    utcnow,
 )
 from bot.records import erasures
 from bot.records.audit import record_interaction
@@ -115,12 +116,14 @@ def erase(runtime, ref: str, *, actor: str, reason: str, early: bool = False,
         raise ErasureRefused("Say why the person is erased (--reason), e.g. 'retention "
                              "period ended' or 'erasure request agreed on 2 December 2026'.")
     with runtime.session() as session:
+        # One transaction, the person's row locked: an import cannot reopen a case or add
+        # a number between the checks and the erasure.
         person = _erasable(session, runtime.settings, ref, now, early)
-        _delete_at_twilio(runtime, session, person)
-    with runtime.session() as session:
-        # Asked again in the transaction that erases: an import may have reopened a case.
-        person = _erasable(session, runtime.settings, ref, now, early)
-        erasure = _erase_rows(session, person, runtime.settings.pin_key)
+        session.refresh(person, with_for_update=True)
+        ids = _ids(session, person)
+        interactions = _interaction_ids(session, person, ids)
+        _delete_at_twilio(runtime, session, interactions)
+        erasure = _erase_rows(session, person, ids, interactions, runtime.settings.pin_key)
         record_interaction(session, kind="person_erased", direction=Direction.INTERNAL,
                            actor=actor[:200], summary=f"Person {erasure.ref} erased, with "
                            f"{len(erasure.cases)} case(s) kept as SG4a statistics only. "
@@ -153,6 +156,12 @@ def _erasable(session: Session, settings, ref: str, now: datetime, early: bool) 
                              "only once every case of theirs is closed; nothing was erased.")
     years = settings.retain_case_records_years
     until = last_closed(cases, person) + years * YEAR
+    if not early and until > now and not cases:
+        raise ErasureRefused(
+            f"{person.ref} has no case; their record was made on "
+            f"{_day(person.created_at)}, and the retention period "
+            f"(RETAIN_CASE_RECORDS_YEARS={years}) keeps it until {_day(until)}. To erase it "
+            "earlier, run again with --early and the reason. Nothing was erased.")
     if not early and until > now:
         raise ErasureRefused(
             f"{person.ref}'s last case closed on {_day(last_closed(cases, person))}; the "
@@ -166,25 +175,21 @@ def _day(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
 
-def _delete_at_twilio(runtime, session: Session, person: Person) -> None:
+def _delete_at_twilio(runtime, session: Session, interactions: list[int]) -> None:
     """Twilio's copy of each of their messages goes first: once our rows are gone nothing
-    would know to delete it. A failure erases nothing (the next try starts again)."""
+    would know to delete it. A failure erases nothing (the transaction rolls back; what
+    Twilio already deleted answers 404 next time, which counts as deleted)."""
     from bot.delivery.sender import SendError
 
-    ids = _interaction_ids(session, person, _ids(session, person))
-    waiting = session.exec(select(Recording).where(Recording.interaction_id.in_(ids),
+    waiting = session.exec(select(Recording).where(Recording.interaction_id.in_(interactions),
                                                    Recording.twilio_deleted_at.is_(None))).all()
     for recording in waiting:
         try:
             runtime.sender.delete_recording(sid=recording.twilio_sid)
         except SendError as exc:
-            session.commit()  # those already deleted there stay marked
             raise ErasureRefused(f"Twilio's copy of a message they left could not be deleted "
                                  f"({exc.reason}); nothing was erased. Try again later.") \
                 from None
-        recording.twilio_deleted_at = utcnow()
-        session.add(recording)
-    session.commit()
 
 
 @dataclass
@@ -211,16 +216,22 @@ def _ids(session: Session, person: Person) -> _Ids:
 
 
 def _interaction_ids(session: Session, person: Person, ids: _Ids) -> list[int]:
+    """Their timeline entries, and entries of no one's from their numbers or their calls
+    (a transcription that found no message of its own is kept with only the call's sid)."""
     caseless_theirs = sa.and_(Interaction.case_id.is_(None), Interaction.person_id.is_(None),
                               Interaction.number.in_(ids.numbers))
-    return list(session.exec(select(Interaction.id).where(sa.or_(
+    found = set(session.exec(select(Interaction.id).where(sa.or_(
         Interaction.case_id.in_(ids.cases), Interaction.person_id == person.id,
         Interaction.representative_id.in_(ids.representatives), caseless_theirs))))
+    sids = _call_sids(session, person, ids, list(found))
+    found |= set(session.exec(select(Interaction.id).where(
+        Interaction.case_id.is_(None), Interaction.person_id.is_(None),
+        Interaction.twilio_sid.in_(sorted(sids)))))
+    return sorted(found)
 
 
-def _erase_rows(session: Session, person: Person, pin_key: str) -> Erasure:
-    ids = _ids(session, person)
-    interactions = _interaction_ids(session, person, ids)
+def _erase_rows(session: Session, person: Person, ids: _Ids, interactions: list[int],
+                pin_key: str) -> Erasure:
     erasure = Erasure(person.ref, [c.ref for c in cases_of(session, person)])
     call_sids = _call_sids(session, person, ids, interactions)
     outbox = select(OutboxMessage.id).where(sa.or_(
@@ -235,7 +246,8 @@ def _erase_rows(session: Session, person: Person, pin_key: str) -> Erasure:
         ("timeline entries", sa.delete(Interaction).where(Interaction.id.in_(interactions))),
         ("case updates", sa.delete(CaseUpdate).where(CaseUpdate.case_id.in_(ids.cases))),
         ("staff actions", sa.delete(StaffAction).where(sa.or_(
-            StaffAction.case_id.in_(ids.cases), StaffAction.person_id == person.id))),
+            StaffAction.case_id.in_(ids.cases), StaffAction.person_id == person.id,
+            *naming_numbers(ids.numbers)))),
         ("send attempts", sa.delete(SendAttempt).where(SendAttempt.outbox_id.in_(outbox_ids))),
         ("texts and calls", sa.delete(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))),
         ("raw requests", sa.delete(InboundEvent).where(sa.or_(
@@ -244,7 +256,9 @@ def _erase_rows(session: Session, person: Person, pin_key: str) -> Erasure:
             ConversationState.number.in_(ids.numbers),
             ConversationState.key.in_([f"voice:{sid}" for sid in call_sids])))),
         ("PIN failure counts", sa.delete(PinGuard).where(PinGuard.number.in_(
-            ids.numbers + _holder_keys(person.id, ids.representatives)))),
+            ids.numbers + _holder_keys(person.id, ids.representatives)
+            + [f"{REFERENCE}{ref}" for ref in ids.refs["cases"]]
+            + [f"withheld:{sid}" for sid in sorted(call_sids)]))),
         ("import records", sa.delete(ImportBaseline).where(sa.or_(
             sa.and_(ImportBaseline.kind == "people", ImportBaseline.record_id == person.id),
             sa.and_(ImportBaseline.kind == "cases", ImportBaseline.record_id.in_(ids.cases)),
@@ -275,10 +289,18 @@ def _call_sids(session: Session, person: Person, ids: _Ids, interactions: list[i
     return {sid for sid in sids if sid}
 
 
+def naming_numbers(numbers: list[str]) -> list:
+    """Staff actions about no case that give one of these numbers in their words (a text
+    that could not be handled, a number locked by PIN guesses)."""
+    from bot.phones import display
+
+    forms = {form for number in numbers for form in (number, display(number))}
+    return [sa.and_(StaffAction.case_id.is_(None), StaffAction.summary.contains(form))
+            for form in sorted(forms)]
+
+
 def _holder_keys(person_id: int, rep_ids: list[int]) -> list[str]:
     """Each one's own PIN guess budget (bot/inbound/identity.py `holder_key`)."""
-    from bot.inbound.identity import HOLDER
-
     return [f"{HOLDER}person:{person_id}"] + [f"{HOLDER}representative:{r}" for r in rep_ids]
 
 
@@ -287,13 +309,16 @@ def _call_keys(call_sids: set[str]) -> list:
 
 
 def _scrub_api_audit(session: Session, refs: list[str]) -> None:
-    """The API's audit keeps who called what and when; their references become 'erased'."""
+    """The API's audit keeps who called what and when; their references become 'erased',
+    matched as whole path segments and words (erasing P-1 leaves /people/P-10 alone)."""
     for ref in refs:
-        pattern = f"%{ref}%"
-        session.execute(sa.update(ApiCall).where(sa.or_(
-            ApiCall.path.like(pattern), ApiCall.subject.like(pattern))).values(
-            path=sa.func.replace(ApiCall.path, ref, ERASED),
-            subject=sa.func.replace(ApiCall.subject, ref, ERASED)))
+        whole = re.compile(rf"(?<![A-Za-z0-9._:-]){re.escape(ref)}(?![A-Za-z0-9._:-])")
+        rows = session.exec(select(ApiCall).where(sa.or_(
+            ApiCall.path.contains(ref), ApiCall.subject.contains(ref)))).all()
+        for call in rows:
+            call.path, call.subject = whole.sub(ERASED, call.path), whole.sub(ERASED,
+                                                                             call.subject)
+            session.add(call)
 
 
 def _anonymise(session: Session, person: Person, case_ids: list[int]) -> None:

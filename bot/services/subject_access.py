@@ -59,6 +59,8 @@ STAFF_UPDATES = {"news", "close"}  # case updates whose words a worker wrote
 WITHHELD = ("from a case whose details are withheld (e.g. a police inquiry): ask the "
             "named worker before anything of it is released")
 STAFF_TEXT = "written by staff: it may name who raised a concern or say what others said"
+LINE_TEXT = "written by the line for staff: it may give other people's names or numbers"
+SHARED = "at a number someone else on file also uses: it may be theirs, not this person's"
 
 
 @dataclass
@@ -117,7 +119,10 @@ def _gather(runtime, session: Session, person) -> dict:
         Representative.person_id == person.id))}
     numbers = list(session.exec(select(PersonPhone.number).where(
         PersonPhone.person_id == person.id)))
-    review = _Reviewer({c.id: c for c in cases}, reps)
+    shared = set(session.exec(select(PersonPhone.number).where(
+        PersonPhone.person_id != person.id, PersonPhone.number.in_(numbers)))) | set(
+        session.exec(select(Representative.number).where(Representative.number.in_(numbers))))
+    review = _Reviewer({c.id: c for c in cases}, reps, shared)
     rows = _timeline_rows(session, person, [c.id for c in cases], list(reps), numbers)
     data = {
         "person": _person(person),
@@ -131,9 +136,9 @@ def _gather(runtime, session: Session, person) -> dict:
         "disclosures": _disclosures(session, review, [c.id for c in cases]),
         "texts_and_calls_sent": _outbox(session, review, person, [c.id for c in cases],
                                         list(reps)),
-        "staff_actions": _actions(session, review, person, [c.id for c in cases]),
+        "staff_actions": _actions(session, review, person, [c.id for c in cases], numbers),
         "recordings": _recordings(runtime, session, review, rows),
-        "received_as_twilio_sent_it": _raw(session, numbers),
+        "received_as_twilio_sent_it": _raw(session, review, numbers),
         "conversations": [{"flow": c.flow, "channel": c.channel.value, "last_turn": c.updated_at}
                           for c in session.exec(select(ConversationState).where(
                               ConversationState.number.in_(numbers)))],
@@ -151,12 +156,15 @@ def _gather(runtime, session: Session, person) -> dict:
 class _Reviewer:
     """Marks items for staff review before release, and keeps the list of them."""
 
-    def __init__(self, cases: dict, reps: dict):
-        self.cases, self.reps, self.listed = cases, reps, []
+    def __init__(self, cases: dict, reps: dict, shared: set[str]):
+        self.cases, self.reps, self.shared, self.listed = cases, reps, shared, []
 
     def mark(self, item: dict, *, case_id: int | None = None, rep_id: int | None = None,
-             staff_text: bool = False, text: str = "") -> dict:
-        reasons = []
+             staff_text: bool = False, text: str = "", number: str = "",
+             also: tuple[str, ...] = ()) -> dict:
+        reasons = list(also)
+        if case_id is None and number in self.shared:
+            reasons.append(SHARED)
         rep = self.reps.get(rep_id) if rep_id else None
         if rep is not None:
             reasons.append(f"about {rep.full_name} ({rep.relationship}), a third party")
@@ -220,9 +228,13 @@ def _case(session: Session, review: _Reviewer, case) -> dict:
                            staff_text=u.kind in STAFF_UPDATES, text=u.text)
                for u in session.exec(select(CaseUpdate).where(CaseUpdate.case_id == case.id)
                                      .order_by(CaseUpdate.id))]
-    feedback = [{"question": f.question, "answer": f.answer, "by": f.respondent_kind.value,
-                 "at": f.created_at} for f in session.exec(
-        select(FeedbackAnswer).where(FeedbackAnswer.case_id == case.id))]
+    feedback = [review.mark({"section": f"case {case.ref}", "what": f"feedback: {f.question}",
+                             "at": f.created_at, "question": f.question, "answer": f.answer,
+                             "by": f.respondent_kind.value}, case_id=case.id,
+                            rep_id=f.respondent_id if f.respondent_kind.value ==
+                            "representative" else None)
+                for f in session.exec(select(FeedbackAnswer).where(
+                    FeedbackAnswer.case_id == case.id))]
     item = {"section": f"case {case.ref}", "what": "the case record", "ref": case.ref,
             "team": team.name if team else "", "named_worker": worker.full_name if worker else "",
             "stage": case.stage.value, "latest_news": case.latest_news,
@@ -239,11 +251,18 @@ def _case(session: Session, review: _Reviewer, case) -> dict:
 
 def _timeline_rows(session: Session, person, case_ids: list[int], rep_ids: list[int],
                    numbers: list[str]) -> list[Interaction]:
+    """Their entries, entries of no one's from their numbers, and entries of no one's
+    with the sid of one of their calls (a transcription that found no message)."""
     caseless_theirs = sa.and_(Interaction.case_id.is_(None), Interaction.number.in_(numbers))
-    return list(session.exec(select(Interaction).where(sa.or_(
+    rows = list(session.exec(select(Interaction).where(sa.or_(
         Interaction.case_id.in_(case_ids), Interaction.person_id == person.id,
-        Interaction.representative_id.in_(rep_ids), caseless_theirs))
-        .order_by(Interaction.created_at, Interaction.id)))
+        Interaction.representative_id.in_(rep_ids), caseless_theirs))))
+    calls = sorted({r.twilio_sid for r in rows if r.twilio_sid.startswith("CA")})
+    seen = {r.id for r in rows}
+    rows += [r for r in session.exec(select(Interaction).where(
+        Interaction.case_id.is_(None), Interaction.person_id.is_(None),
+        Interaction.twilio_sid.in_(calls))) if r.id not in seen]
+    return sorted(rows, key=lambda r: (r.created_at, r.id))
 
 
 def _timeline(session: Session, review: _Reviewer, rows: list[Interaction]) -> list[dict]:
@@ -256,7 +275,7 @@ def _timeline(session: Session, review: _Reviewer, rows: list[Interaction]) -> l
                 "summary": entry["summary"], "text_sent": entry["body"],
                 "told": sorted(entry["disclosed"]), "by": row.actor}
         out.append(review.mark(item, case_id=row.case_id, rep_id=row.representative_id,
-                               staff_text=row.kind in STAFF_WRITTEN,
+                               staff_text=row.kind in STAFF_WRITTEN, number=row.number,
                                text=f"{row.summary} {entry['body'] or ''}"))
     return out
 
@@ -288,15 +307,22 @@ def _outbox(session: Session, review: _Reviewer, person, case_ids: list[int],
     return out
 
 
-def _actions(session: Session, review: _Reviewer, person, case_ids: list[int]) -> list[dict]:
+def _actions(session: Session, review: _Reviewer, person, case_ids: list[int],
+             numbers: list[str]) -> list[dict]:
+    """Actions on their cases, about them, or about no case giving one of their numbers
+    (a text the line failed on, a number locked by PIN guesses)."""
+    from .people import naming_numbers
+
     out = []
     for a in session.exec(select(StaffAction).where(sa.or_(
-            StaffAction.case_id.in_(case_ids), StaffAction.person_id == person.id))
-            .order_by(StaffAction.id)):
+            StaffAction.case_id.in_(case_ids), StaffAction.person_id == person.id,
+            *naming_numbers(numbers))).order_by(StaffAction.id)):
         item = {"section": "staff actions", "what": a.kind, "at": a.created_at,
                 "summary": a.summary, "status": a.status.value, "done_by": a.done_by,
                 "done_at": a.done_at}
-        out.append(review.mark(item, case_id=a.case_id, text=a.summary))
+        about_others = a.case_id is None or a.kind == "pin_locked"
+        out.append(review.mark(item, case_id=a.case_id, text=a.summary,
+                               also=(LINE_TEXT,) if about_others else ()))
     return out
 
 
@@ -319,16 +345,19 @@ def _recordings(runtime, session: Session, review: _Reviewer,
         item = {"section": "recordings", "what": "a message left on a call",
                 "at": rec.created_at, "file": f"recordings/{rec.id}.{extension}",
                 "seconds": rec.seconds, "missing": note, "audio": rec.audio}
-        out.append(review.mark(item, case_id=row.case_id, rep_id=row.representative_id))
+        out.append(review.mark(item, case_id=row.case_id, rep_id=row.representative_id,
+                               number=row.number))
     return out
 
 
-def _raw(session: Session, numbers: list[str]) -> list[dict]:
-    return [{"at": e.received_at, "channel": e.channel.value, "from": e.number,
-             "text": e.params.get("Body", "") if e.channel.value == "sms" else "",
-             "said": e.params.get("SpeechResult", ""), "pressed": e.params.get("Digits", "")}
-            for e in session.exec(select(InboundEvent).where(InboundEvent.number.in_(numbers))
-                                  .order_by(InboundEvent.id))]
+def _raw(session: Session, review: _Reviewer, numbers: list[str]) -> list[dict]:
+    return [review.mark({
+        "section": "received as Twilio sent it", "what": f"{e.channel.value} received",
+        "at": e.received_at, "channel": e.channel.value, "from": e.number,
+        "text": e.params.get("Body", "") if e.channel.value == "sms" else "",
+        "said": e.params.get("SpeechResult", ""), "pressed": e.params.get("Digits", "")},
+        number=e.number) for e in session.exec(select(InboundEvent).where(
+            InboundEvent.number.in_(numbers)).order_by(InboundEvent.id))]
 
 
 def _views(session: Session, review: _Reviewer, case_ids: list[int]) -> list[dict]:

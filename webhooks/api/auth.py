@@ -53,9 +53,12 @@ def caller() -> Caller:
     return g.api_caller
 
 
-def subject(text: str) -> None:
-    """What the call is about, for the audit (e.g. "case C-1")."""
+def subject(text: str, path: str | None = None) -> None:
+    """What the call is about, for the audit (e.g. "case C-1"); `path` replaces the
+    request's own in the audit (an erasure must not write the reference back)."""
     g.api_subject = text[:120]
+    if path is not None:
+        g.api_path = path
 
 
 def authenticate() -> None:
@@ -114,7 +117,8 @@ def audit(response: Response) -> Response:
     try:
         with runtime().session() as session:
             session.add(ApiCall(token_id=who.id if who else None, method=request.method,
-                                path=request.path[:300], status=response.status_code,
+                                path=getattr(g, "api_path", request.path)[:300],
+                                status=response.status_code,
                                 subject=getattr(g, "api_subject", "")))
     except Exception as exc:  # the answer is already made; the log says the audit failed
         log.error("API call not audited (%s)", type(exc).__name__)

@@ -28,7 +28,11 @@ def _check_teams(ref: str) -> None:
             person = people.find_person(session, ref)
         except people.PersonNotFound as exc:
             raise ApiProblem(404, str(exc)) from None
-        for case in people.cases_of(session, person):
+        cases = people.cases_of(session, person)
+        if caller().team_id is not None and not cases:
+            raise ApiProblem(403, f"This token is limited to one team, and '{ref}' has no "
+                                  "case of any team: use a token for every team.")
+        for case in cases:
             resources.check_team(session, caller(), "cases", case, case.ref)
 
 
@@ -58,5 +62,6 @@ def erase_person(path: schemas.Ref, body: schemas.ErasureIn):
                                reason=body.reason, early=body.early)
     except people.ErasureRefused as exc:
         raise ApiProblem(409, str(exc)) from None
+    subject(f"erase {people.ERASED}", path=f"/api/v1/people/{people.ERASED}/erase")
     return schemas.ErasureOut(ref=erasure.ref, cases=erasure.cases,
                               removed=erasure.removed).model_dump(mode="json")
