@@ -777,9 +777,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", default="32,8",
                         type=lambda s: [int(c) for c in s.split(",")],
                         help="wrk connections, comma-separated (default 32,8)")
-    parser.add_argument("--caseline-worker", default="gthread:4",
+    parser.add_argument("--caseline-worker", default="sync",
                         help="Caseline's gunicorn worker: sync or gthread:THREADS; several, "
-                             "comma-separated, are compared (default gthread:4)")
+                             "comma-separated, are compared (default sync, as `caseline "
+                             "serve` runs)")
     parser.add_argument("--workers", type=int, default=2, help="Caseline's gunicorn workers")
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--max-rate", type=float, default=1500,
