@@ -85,13 +85,13 @@ def _case_defaults() -> dict:
 
 
 def _later_window(now: datetime, tz):
-    """A contact window from one to two hours ahead (local), so texts wait for it."""
-    local = now.astimezone(tz)
-    start = (local + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    if start.hour >= 22 or start.date() != local.date():
-        start = start.replace(hour=1) + timedelta(days=1 if start.date() == local.date()
-                                                  else 0)
-    return start.time(), start.replace(hour=start.hour + 1).time()
+    """A one-hour contact window that opens one to two hours from now (local), so the
+    texts wait for it; one that would cross midnight opens at 01:00 the next day."""
+    start = (now.astimezone(tz) + timedelta(hours=1)).replace(minute=0, second=0,
+                                                               microsecond=0)
+    if start.hour >= 23:
+        start = (start + timedelta(days=1)).replace(hour=1)
+    return start.time(), (start + timedelta(hours=1)).time()
 
 
 def baseline(flows_dir: Path, count: int) -> float:

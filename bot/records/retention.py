@@ -134,6 +134,11 @@ def sweep(runtime, *, now: datetime | None = None, dry_run: bool = False,
     return results
 
 
+def _count(session: Session, due) -> int:
+    """How many rows `due` selects: what a dry run reports."""
+    return session.exec(select(sa.func.count()).select_from(due.subquery())).one()
+
+
 def _inbound_due(cutoff: datetime):
     return select(InboundEvent.id).where(InboundEvent.received_at < cutoff)
 
@@ -163,8 +168,7 @@ def _delete(runtime, kind: str, words: str, table, due, dry_run: bool,
     outcome = Outcome(kind, words)
     with runtime.session() as session:
         if dry_run:
-            outcome.count = session.exec(select(sa.func.count()).select_from(
-                due.subquery())).one()
+            outcome.count = _count(session, due)
             return outcome
         while ids := list(session.exec(due.order_by(table.id).limit(batch))):
             if before is not None:
@@ -186,8 +190,7 @@ def _blank_words(runtime, cutoff: datetime, days: int, dry_run: bool, batch: int
         OutboxMessage.status.in_(FINISHED), OutboxMessage.updated_at < cutoff)
     with runtime.session() as session:
         if dry_run:
-            outcome.count = session.exec(select(sa.func.count()).select_from(
-                due.subquery())).one()
+            outcome.count = _count(session, due)
             return outcome
         while ids := list(session.exec(due.order_by(OutboxMessage.id).limit(batch))):
             session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
@@ -213,8 +216,7 @@ def _twilio_recordings(runtime, now: datetime, dry_run: bool) -> Outcome:
                                   Recording.copied_at <= now - timedelta(days=days))
     with runtime.session() as session:
         if dry_run:
-            outcome.count = session.exec(select(sa.func.count()).select_from(
-                due.with_only_columns(Recording.id).subquery())).one()
+            outcome.count = _count(session, due.with_only_columns(Recording.id))
             return outcome
         tried: set[int] = set()
         while len(tried) < RECORDINGS_A_RUN and (rows := list(session.exec(
