@@ -19,6 +19,7 @@ from sqlmodel import Session
 from . import clock, db
 from .config import Settings, load_settings
 from .models.types import utcnow
+from .records import team_cache
 from .redis_conn import get_redis
 
 
@@ -36,6 +37,8 @@ class Runtime:
         # The line's clock may be moved outside production (`caseline clock`), never in it.
         clock.use(None if self.settings.is_production
                   else clock.file_for(self.settings.instance_path))
+        if self._engine is not None:  # an engine handed over: its teams are told of by our Redis
+            team_cache.attach(self._engine, lambda: self.redis)
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -45,6 +48,8 @@ class Runtime:
     def engine(self) -> sa.Engine:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.database_url)
+            # This process keeps the engine's teams, dropped when Redis says one changed.
+            team_cache.attach(self._engine, lambda: self.redis)
         return self._engine
 
     @cached_property

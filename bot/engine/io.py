@@ -7,7 +7,8 @@ marks that an answer is awaited, with everything a TwiML <Gather>/<Record> needs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 
 INPUT_KINDS = ("start", "text", "digits", "speech", "silence", "recording", "dial")
 
@@ -107,13 +108,24 @@ def plain(value):
     """`dataclasses.asdict` for the engine's JSON-safe data, without its deep copy of
     every leaf: dataclasses, dicts, lists and tuples are rebuilt, the rest is shared
     (strings, numbers, None: nothing a caller could change in place)."""
+    if isinstance(value, _LEAVES):  # most of a state: tested first
+        return value
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(plain(v) for v in value)
-    if hasattr(value, "__dataclass_fields__"):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
     return value
+
+
+_LEAVES = (str, int, float, type(None))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
 
 
 def reply_from_dict(data: dict):

@@ -145,8 +145,7 @@ class LineContext(EffectActions):
     def _subject_ids(self, kind: str, record_id: int) -> dict:
         rep = self._get(Representative, record_id) if kind == "representative" else None
         person_id = rep.person_id if rep else record_id
-        case = self.session.exec(select(Case).where(Case.person_id == person_id)
-                                 .order_by(Case.closed_at.is_not(None), Case.id.desc())).first()
+        case = self._case_of(person_id)  # the case the caller is told about, read once a turn
         return {"person_id": person_id, "representative_id": rep.id if rep else None,
                 "case_id": case.id if case else None}
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.config import Settings, parse_clock
 from bot.models import Case, Team, Worker
 from bot.phones import normalise
+from bot.records.team_cache import get_team
 
 
 def front_door(settings: Settings) -> Team:
@@ -27,7 +28,7 @@ def team_of(session: Session, case: Case | None) -> Team | None:
     if case is None:
         return None
     worker = session.get(Worker, case.worker_id)
-    return session.get(Team, worker.team_id) if worker else None
+    return get_team(session, worker.team_id) if worker else None
 
 
 def answering_team(session: Session, settings: Settings, case: Case | None) -> Team:

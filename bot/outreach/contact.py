@@ -25,8 +25,16 @@ from bot.engine import Input, advance, sms_messages
 from bot.inbound.effects import Turn, carry_out
 from bot.inbound.known import known
 from bot.inbound.line import LineContext
-from bot.models import Case, Channel, ConversationState, OptOut, Person, PersonPhone, Representative
-from bot.phones import is_mobile
+from bot.models import (
+    Case,
+    Channel,
+    ConversationState,
+    LineType,
+    OptOut,
+    Person,
+    PersonPhone,
+    Representative,
+)
 from bot.records.staff_actions import raise_action
 
 log = logging.getLogger(__name__)
@@ -91,9 +99,10 @@ def _person_recipient(session: Session, person: Person, opted_out: set) -> Recip
     phones = memo.phones.get(person.id, []) if memo is not None else session.exec(
         select(PersonPhone).where(PersonPhone.person_id == person.id)
         .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
-    numbers = [p.number for p in phones if p.number not in opted_out]
-    mobile = next((n for n in numbers if is_mobile(n)), None)
-    landline = next((n for n in numbers if not is_mobile(n)), None)
+    # The line type stored at import (bot/phones.line_type then) saves parsing each number.
+    reachable = [p for p in phones if p.number not in opted_out]
+    mobile = next((p.number for p in reachable if p.line_type == LineType.MOBILE), None)
+    landline = next((p.number for p in reachable if p.line_type != LineType.MOBILE), None)
     prefers_calls = "phone" in person.ais_contact_method.lower() or \
         "call" in person.ais_contact_method.lower()
     window = (person.contact_window_start, person.contact_window_end)
@@ -114,7 +123,7 @@ def _representatives(session: Session, case: Case, purpose: str, opted_out: set)
     for rep in reps:
         if scope not in rep.consent_scopes or rep.number in opted_out:
             continue
-        channel = Channel.SMS if is_mobile(rep.number) else Channel.VOICE
+        channel = Channel.SMS if rep.line_type == LineType.MOBILE else Channel.VOICE
         out.append(Recipient(f"representative:{rep.id}", rep.person_id, rep.id, rep.number,
                              channel, (rep.contact_window_start, rep.contact_window_end)))
     return out
