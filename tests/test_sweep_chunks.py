@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
+import pytest
 from rq import Queue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from sqlmodel import select
 
 from bot.delivery.queues import BULK_QUEUE
-from bot.models import Case, OutboxMessage, Stage
+from bot.models import Case, Channel, OutboxMessage, OutboxStatus, Stage
 from bot.outreach import sweeps
 from tests.faults import start_process, stop_process
 
@@ -72,3 +74,92 @@ def test_in_one_process_the_chunks_give_what_one_pass_gave(demo_runtime, monkeyp
     assert sweeps.check_ins(demo_runtime, now) + sweeps.watchdog(demo_runtime, now) == 0
     kinds = Counter(key.split("/")[0] for key in rows)
     assert kinds["check_in"] > 0
+
+
+# ---- Redis dies while the workers sweep: nothing lost, nothing doubled -------------------
+
+def _first_tries(runtime) -> list[OutboxMessage]:
+    """Every text and call the sweeps wrote, without the later tries of unanswered calls."""
+    with runtime.session() as session:
+        return [r for r in session.exec(select(OutboxMessage)) if "/retry" not in r.key]
+
+
+def _wait(what, timeout: float, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"waited {timeout} s in vain")
+
+
+@pytest.mark.one_backend
+def test_redis_dying_mid_sweep_loses_no_check_in_and_sends_none_twice(
+        demo_runtime, fake_twilio, tmp_path, monkeypatch):
+    """The first chunks have written their check-ins when Redis dies (their send jobs, and
+    the chunks still queued, die with it); Redis comes back empty. The outbox sweep hands
+    the written check-ins to RQ again, the scheduler's next firing re-plans the sweep (here
+    called by hand: it fires every 5 minutes), and every due case gets its check-in once."""
+    from bot import clock
+    from tests.conftest import serving
+    from tests.faults import RedisServer
+
+    own_redis = RedisServer(tmp_path).start()
+    moment = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # a Wednesday: every window is open
+    clock_file = clock.file_for(demo_runtime.settings.instance_path)
+    clock.move_to(clock_file, moment)
+    monkeypatch.setattr(sweeps, "CHUNK", 1)  # a job a case: the outage falls between them
+    try:
+        with serving(demo_runtime, fake_twilio, redis_url=own_redis.url,
+                     outbox_sweep_seconds=2) as live:
+            live.clock = clock.now
+            workers = [start_process(live.settings, "worker") for _ in range(2)]
+            scheduler = None
+            try:
+                sweeps.plan(live, moment)
+                _wait(lambda: [r for r in _first_tries(live) if r.purpose == "check_in"],
+                      timeout=60, every=0.02)
+                own_redis.stop()
+                time.sleep(3)
+                own_redis.start()  # back, and empty
+                scheduler = start_process(live.settings, "scheduler")  # the outbox sweep
+                sweeps.plan(live, moment)  # the contact sweep's next firing
+                due = {c.id for c in _open_cases_due(live, moment)}
+
+                def all_sent():
+                    """A check-in for every due case; every text delivered and every call
+                    made (a call nobody answered is tried later: not waited for)."""
+                    rows = _first_tries(live)
+                    checked_in = {int(r.key.split("/")[1]) for r in rows
+                                  if r.purpose == "check_in"}
+                    return rows if checked_in == due and all(
+                        r.status is OutboxStatus.DELIVERED if r.channel is Channel.SMS
+                        else r.status is not OutboxStatus.PENDING for r in rows) else None
+
+                try:
+                    rows = _wait(all_sent, timeout=90, every=0.5)
+                except AssertionError:
+                    raise AssertionError(f"due {sorted(due)}; rows " + ", ".join(
+                        f"{r.key} {r.status}" for r in _first_tries(live))) from None
+                assert all(p.poll() is None for p in workers), "a worker quit on the outage"
+            finally:
+                for process in [*workers, scheduler]:
+                    if process is not None:
+                        stop_process(process)
+    finally:
+        clock.reset(clock_file)
+        own_redis.stop()
+    assert due and len({r.key for r in rows}) == len(rows)
+    texts = [r.to_number for r in rows if r.channel is Channel.SMS]
+    calls = [r.to_number for r in rows if r.channel is Channel.VOICE]
+    assert texts and calls
+    # Each reached Twilio once: none lost with Redis, none sent again by the recovery.
+    assert Counter(m["to"] for m in fake_twilio.messages) == Counter(texts)
+    assert Counter(c["to"] for c in fake_twilio.calls) == Counter(calls)
+
+
+def _open_cases_due(runtime, now) -> list[Case]:
+    with runtime.session() as session:
+        return [c for c in session.exec(select(Case).where(Case.stage != Stage.CLOSED))
+                if (now - c.opened_at).days >= runtime.settings.check_in_every_days]
