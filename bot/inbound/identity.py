@@ -96,11 +96,12 @@ def candidates_for_case(session: Session, reference: str) -> list[Candidate]:
     return [_person(person)] + [_representative(r) for r in reps]
 
 
-def candidate_of(record: Person | Representative) -> Candidate:
-    return _person(record) if isinstance(record, Person) else _representative(record)
+def candidate_of(record) -> Candidate:
+    """A Representative's, or a person's (a Person, or a sweep's PersonAt)."""
+    return _representative(record) if isinstance(record, Representative) else _person(record)
 
 
-def _person(p: Person) -> Candidate:
+def _person(p) -> Candidate:
     return Candidate("person", p.id, p.id, p.ref, p.first_name, p.pin_hash)
 
 

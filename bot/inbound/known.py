@@ -11,6 +11,7 @@ sweep writes as it goes (a new conversation) is noted here too, so the next case
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -31,7 +32,7 @@ KEY = "caseline_known"
 
 @dataclass
 class Known:
-    at_number: dict[str, list]  # number -> the people, then representatives, at it
+    at_number: dict[str, list]  # number -> the people (PersonAt), then representatives
     cases: dict[int, Case | None]  # person id -> their open case, else latest closed
     opted_out: set[str]
     conversations: dict[str, ConversationState | None]  # "sms:<number>" -> row or None
@@ -39,6 +40,15 @@ class Known:
     representatives: dict[int, list[Representative]]  # person id -> in id order
     outbox_keys: dict[int, set[str]]  # case id -> keys of its outbox rows
     held: list = field(default_factory=list)  # the identity map is weak: keep them alive
+
+
+class PersonAt(NamedTuple):
+    """A person at a number, as far as telling who is calling needs (identity.Candidate)."""
+
+    id: int
+    ref: str
+    first_name: str
+    pin_hash: str | None
 
 
 def known(session: Session) -> Known | None:
@@ -54,14 +64,18 @@ def prefetch(session: Session, cases: list[Case]) -> Known:
     reps = list(session.exec(select(Representative).where(
         Representative.person_id.in_(person_ids)).order_by(Representative.id)))
     numbers = sorted({p.number for p in phones} | {r.number for r in reps})
-    # Everyone else at those numbers too (a couple's landline, a son for both parents).
-    at_numbers = list(session.exec(select(Person, PersonPhone.number).join(
+    # Everyone else at those numbers too (a couple's landline, a son for both parents):
+    # only what tells them apart, since a number may be shared by many (a care home's).
+    at_numbers = list(session.exec(select(
+        Person.id, Person.ref, Person.first_name, Person.pin_hash, PersonPhone.number).join(
         PersonPhone, PersonPhone.person_id == Person.id).where(
         PersonPhone.number.in_(numbers), Person.deceased.is_(False)).order_by(Person.id)))
     reps_at = list(session.exec(select(Representative).where(
         Representative.number.in_(numbers)).order_by(Representative.id)))
+    # The cases of the chunk's people and of their representatives' people; another
+    # person's at a shared number is read only if a turn asks (LineContext._case_of).
     their_cases = list(session.exec(select(Case).where(Case.person_id.in_(
-        person_ids + [p.id for p, _ in at_numbers] + [r.person_id for r in reps_at]))
+        person_ids + [r.person_id for r in reps_at]))
         .order_by(Case.opened_at.desc(), Case.id.desc())))
     workers = list(session.exec(select(Worker).where(Worker.id.in_({c.worker_id for c in
                                                                     their_cases}))))
@@ -74,10 +88,9 @@ def prefetch(session: Session, cases: list[Case]) -> Known:
                  opted_out=set(session.exec(select(OptOut.number))),
                  conversations=conversations, phones={}, representatives={},
                  outbox_keys={c.id: set() for c in cases},
-                 held=[*people, *phones, *reps, *reps_at, *their_cases, *workers, *teams,
-                       *[p for p, _ in at_numbers]])
-    for person, number in at_numbers:
-        memo.at_number[number].append(person)
+                 held=[*people, *phones, *reps, *reps_at, *their_cases, *workers, *teams])
+    for person_id, ref, first_name, pin_hash, number in at_numbers:
+        memo.at_number[number].append(PersonAt(person_id, ref, first_name, pin_hash))
     for rep in reps_at:
         memo.at_number[rep.number].append(rep)
     by_person: dict[int, list[Case]] = {}

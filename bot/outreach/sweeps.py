@@ -46,9 +46,16 @@ def case_chunks(session: Session, size: int | None = None) -> Iterator[tuple[int
         after = ids[-1]
 
 
-def _open_cases(session: Session, first: int, last: int) -> list[Case]:
+def _open_cases(session: Session, first: int, last: int, *also) -> list[Case]:
     return list(session.exec(select(Case).where(Case.stage != Stage.CLOSED, Case.id >= first,
-                                                Case.id <= last).order_by(Case.id)))
+                                                Case.id <= last, *also).order_by(Case.id)))
+
+
+def _maybe_due(now: datetime, today, days: int):
+    """`why_contact_is_due` in SQL, so the watchdog loads only the few cases it may
+    contact, not a whole chunk (the Python rule still decides)."""
+    last_news = sa.func.coalesce(Case.news_updated_at, Case.opened_at)
+    return sa.or_(Case.next_contact_by < today, last_news <= now - timedelta(days=days))
 
 
 def _by_chunk(runtime: Runtime, sweep, now: datetime) -> int:
@@ -113,7 +120,8 @@ def watchdog(runtime: Runtime, now: datetime | None = None, first: int | None = 
     today = now.astimezone(settings.tz).date()
     made = 0
     with runtime.session() as session:
-        due = [case for case in _open_cases(session, first, last)
+        due = [case for case in _open_cases(session, first, last,
+                                            _maybe_due(now, today, settings.watchdog_days))
                if why_contact_is_due(case, now, today, settings.watchdog_days)]
         prefetch(session, due)
         for case in due:
