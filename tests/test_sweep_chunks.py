@@ -163,3 +163,26 @@ def _open_cases_due(runtime, now) -> list[Case]:
     with runtime.session() as session:
         return [c for c in session.exec(select(Case).where(Case.stage != Stage.CLOSED))
                 if (now - c.opened_at).days >= runtime.settings.check_in_every_days]
+
+
+def test_a_sweeps_texts_are_handed_to_rq_at_once_each_for_its_moment(demo_runtime):
+    """The sweep's new rows go to RQ in one round trip after the chunk commits: each a job
+    of its own, waiting for its contact window (or queued, if that is open), never left
+    for the outbox sweep to find."""
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.delivery.queues import _rq_moment, send_job_id
+    from bot.models import utcnow
+
+    assert sweeps.check_ins(demo_runtime, demo_runtime.now()) > 0
+    queue = Queue(BULK_QUEUE, connection=demo_runtime.redis)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    rows = [r for r in _first_tries(demo_runtime) if r.purpose == "check_in"]
+    assert rows
+    for row in rows:
+        job_id = send_job_id(row.id, 1)
+        assert row.enqueued_at is not None
+        if row.not_before is not None and row.not_before > utcnow():
+            assert scheduled.get_scheduled_time(job_id) == _rq_moment(row.not_before)
+        else:
+            assert job_id in queue.job_ids
