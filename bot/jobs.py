@@ -16,7 +16,7 @@ import redis
 
 from bot import logs
 from bot.delivery import sending
-from bot.inbound import spool
+from bot.inbound import office_hours, spool
 from bot.inbound.conversation import Flows
 from bot.outreach import notices, sweeps
 from bot.runtime import Runtime
@@ -32,7 +32,7 @@ def worker_runtime() -> Runtime:
     """One runtime per worker process, built from the environment on first use.
 
     `caseline worker` builds it before RQ forks a work-horse for each job, so a job does
-    not read settings and flows again (that cost ~0.3 s a job). A forked horse must not
+    not read settings, flows and bank holidays again (that cost ~0.3 s a job). A forked horse must not
     reuse its parent's pooled database connections: it drops them (without closing the
     parent's) and opens its own; redis-py does the same by itself."""
     global _runtime, _runtime_pid
@@ -40,6 +40,7 @@ def worker_runtime() -> Runtime:
         _runtime = Runtime.from_env()
         notices.install(_runtime)
         Flows.get(str(_runtime.settings.flows_path))
+        office_hours.load_bank_holidays(_runtime.now().year)
     elif _runtime_pid != os.getpid() and _runtime._engine is not None:
         _runtime._engine.dispose(close=False)
     _runtime_pid = os.getpid()

@@ -18,6 +18,13 @@ def _bank_holidays(region: str, year: int):
     return holidays.country_holidays("GB", subdiv=region, years=year)
 
 
+def load_bank_holidays(year: int, region: str = "ENG") -> None:
+    """Read this year's and next year's holidays now: a worker does it before RQ forks a
+    work-horse for each job, which would otherwise import them again every job."""
+    for each in (year, year + 1):
+        _bank_holidays(region, each)
+
+
 def is_bank_holiday(day, region: str = "ENG") -> bool:
     return day in _bank_holidays(region, day.year)
 
