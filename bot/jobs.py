@@ -32,9 +32,9 @@ def worker_runtime() -> Runtime:
     """One runtime per worker process, built from the environment on first use.
 
     `caseline worker` builds it before RQ forks a work-horse for each job, so a job does
-    not read settings, flows and bank holidays again (that cost ~0.3 s a job). A forked horse must not
-    reuse its parent's pooled database connections: it drops them (without closing the
-    parent's) and opens its own; redis-py does the same by itself."""
+    not read settings, flows and bank holidays again (that cost ~0.3 s a job). A forked
+    horse must not reuse its parent's pooled database connections: it drops them (without
+    closing the parent's) and opens its own; redis-py does the same by itself."""
     global _runtime, _runtime_pid
     if _runtime is None:
         _runtime = Runtime.from_env()
