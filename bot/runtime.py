@@ -38,7 +38,7 @@ class Runtime:
         clock.use(None if self.settings.is_production
                   else clock.file_for(self.settings.instance_path))
         if self._engine is not None:  # an engine handed over: its teams are told of by our Redis
-            team_cache.attach(self._engine, lambda: self.redis)
+            team_cache.attach(self._engine, self)
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -49,7 +49,7 @@ class Runtime:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.database_url)
             # This process keeps the engine's teams, dropped when Redis says one changed.
-            team_cache.attach(self._engine, lambda: self.redis)
+            team_cache.attach(self._engine, self)
         return self._engine
 
     @cached_property

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 
+import pytest
 import redis
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -91,8 +92,8 @@ def test_an_orm_write_here_and_a_bulk_update_are_heard_at_once(demo_runtime, pho
     assert "0113 496 0125" in _all(edith.text("0"))
 
 
-def test_a_rolled_back_change_leaves_the_copies_alone(demo_runtime, redis_client):
-    cache = team_cache.attach(demo_runtime.engine, lambda: demo_runtime.redis)
+def test_a_rolled_back_change_tells_no_other_process(demo_runtime, redis_client):
+    cache = team_cache.attach(demo_runtime.engine, demo_runtime)
     leeds = _leeds(demo_runtime.engine)
     with Session(demo_runtime.engine) as session:
         assert cache.get(session, leeds.id).duty_number == leeds.duty_number
@@ -180,3 +181,48 @@ def test_without_redis_teams_come_from_the_database(demo_runtime):
         cache.get(session, leeds.id)
     assert dead.asked == 2
     cache.changed()  # a writer that cannot tell the others still forgets its own copies
+
+
+@pytest.mark.one_backend  # a second transaction commits while the first is open
+def test_a_team_read_before_a_change_in_the_same_session_is_not_kept(demo_runtime):
+    cache = team_cache.attach(demo_runtime.engine, demo_runtime)
+    leeds = _leeds(demo_runtime.engine)
+    with Session(demo_runtime.engine) as turn:
+        held = turn.get(Team, leeds.id)  # as a sweep's prefetch holds the teams it read
+        with Session(demo_runtime.engine) as staff:
+            team = staff.get(Team, leeds.id)
+            team.duty_number = "+441134960130"
+            staff.add(team)
+            staff.commit()  # another process would be told through Redis
+        assert cache.get(turn, leeds.id).duty_number == "+441134960130" and held is not None
+    with Session(demo_runtime.engine) as later:
+        assert cache.get(later, leeds.id).duty_number == "+441134960130"
+
+
+def test_a_runtime_on_a_dead_redis_does_not_take_the_engines_cache(demo_runtime, phone,
+                                                                  tmp_path):
+    from dataclasses import replace
+
+    from bot.runtime import Runtime
+
+    cache = team_cache.attach(demo_runtime.engine, demo_runtime)
+    stopped = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
+                      _engine=demo_runtime.engine)
+    assert team_cache.cache_for(Session(demo_runtime.engine)) is cache
+    stopped.close()
+
+
+def test_the_cache_does_not_keep_its_runtime_alive(settings, redis_url, redis_client):
+    import gc
+    import weakref
+    from dataclasses import replace
+
+    from bot.runtime import Runtime
+
+    runtime = Runtime(replace(settings, redis_url=redis_url))
+    engine = weakref.ref(runtime.engine)
+    gone = weakref.ref(runtime)
+    runtime.close()
+    del runtime
+    gc.collect()
+    assert gone() is None and engine() is None

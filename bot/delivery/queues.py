@@ -77,7 +77,7 @@ def enqueue_new_rows(runtime: Runtime, rows: list) -> None:
             _enqueue_fresh(runtime, runtime.redis,
                            [r for r in rows if r.status is OutboxStatus.PENDING])
             return
-        except REDIS_DOWN as exc:
+        except (*REDIS_DOWN, redis.RedisError) as exc:  # e.g. out of memory: nothing taken
             log.warning("could not enqueue outbox work (%s); the sweep will",
                         type(exc).__name__)
             return
@@ -90,7 +90,9 @@ def _enqueue_fresh(runtime: Runtime, connection: redis.Redis, rows: list) -> Non
     sweep hand one over at the same moment, the claim makes the twin harmless."""
     if not rows:
         return
-    with connection.pipeline(transaction=False) as pipe:
+    # MULTI/EXEC: still one round trip, and all or nothing (a job saved but never queued
+    # would look alive to the outbox sweep and never be sent).
+    with connection.pipeline(transaction=True) as pipe:
         for row in rows:
             queue = Queue(queue_for(row.purpose), connection=connection)
             job = queue.create_job(SEND_JOB, args=(row.id,), job_id=send_job_id(row.id, 1),

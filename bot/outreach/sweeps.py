@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -55,7 +55,8 @@ def _maybe_due(now: datetime, today, days: int):
     """`why_contact_is_due` in SQL, so the watchdog loads only the few cases it may
     contact, not a whole chunk (the Python rule still decides)."""
     last_news = sa.func.coalesce(Case.news_updated_at, Case.opened_at)
-    return sa.or_(Case.next_contact_by < today, last_news <= now - timedelta(days=days))
+    cutoff = now.astimezone(UTC) - timedelta(days=days)  # as the Python rule: elapsed time
+    return sa.or_(Case.next_contact_by < today, last_news <= cutoff)
 
 
 def _by_chunk(runtime: Runtime, sweep, now: datetime) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import redis
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.models import Team
 
@@ -41,12 +41,19 @@ _CHECKED = "caseline_teams_checked"
 _COPIED = tuple(Team.model_fields)
 
 
+# What Redis may answer with when it is down or unreachable (as bot.redis_conn.REDIS_DOWN).
+_REDIS_FAILS = (redis.RedisError, OSError)
+
+
 class TeamCache:
     """One process's copies of the teams of one database."""
 
     def __init__(self, redis_client: Callable[[], redis.Redis],
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, owner=None):
         self._redis, self._clock = redis_client, clock
+        # The Runtime it serves, held weakly: the cache must not keep it (and its engine,
+        # this cache's key) alive.
+        self.owner = weakref.ref(owner) if owner is not None else None
         self._teams: dict[int, Team] = {}
         self._generation: bytes | None = None
         self._loaded_at = 0.0
@@ -56,10 +63,14 @@ class TeamCache:
         """The team, as it is in the database now (a copy not bound to `session`)."""
         if team_id is None:
             return None
-        if not self._current_for(session):
-            return session.get(Team, team_id)
+        if not self._current_for(session) or session.info.get(_CHANGED) or any(
+                isinstance(obj, Team) for obj in (*session.new, *session.dirty)):
+            return session.get(Team, team_id)  # this session changed a team: not a copy
         if team_id not in self._teams:
-            team = session.get(Team, team_id)
+            # From the database now, not from the session's identity map: a team read
+            # there before the counter was looked at may be older than the counter.
+            team = session.exec(select(Team).where(Team.id == team_id)
+                                .execution_options(populate_existing=True)).first()
             if team is None:
                 return None
             self._teams[team_id] = Team(**{name: getattr(team, name) for name in _COPIED})
@@ -70,7 +81,7 @@ class TeamCache:
         self.clear()
         try:
             self._redis().incr(GENERATION_KEY)
-        except redis.RedisError as exc:
+        except _REDIS_FAILS as exc:
             log.warning("a team changed but other processes could not be told (%s): their "
                         "copies are read again within %d seconds", type(exc).__name__,
                         MAX_AGE)
@@ -93,7 +104,7 @@ class TeamCache:
             return False
         try:
             generation = self._redis().get(GENERATION_KEY)
-        except redis.RedisError:
+        except _REDIS_FAILS:
             self.clear()
             self._redis_down_until = self._clock() + RETRY_REDIS
             return False
@@ -106,9 +117,22 @@ class TeamCache:
 _CACHES: weakref.WeakKeyDictionary[sa.Engine, TeamCache] = weakref.WeakKeyDictionary()
 
 
-def attach(engine: sa.Engine, redis_client: Callable[[], redis.Redis]) -> TeamCache:
-    """The cache of `engine`'s teams in this process (each Runtime attaches its own)."""
-    cache = _CACHES[engine] = TeamCache(redis_client)
+def attach(engine: sa.Engine, runtime) -> TeamCache:
+    """The cache of `engine`'s teams in this process, told of changes through `runtime`'s
+    Redis. The first runtime that takes the engine keeps it while it lives (a second one
+    on the same engine, e.g. pointed at a Redis a test has stopped, does not take over)."""
+    existing = _CACHES.get(engine)
+    if existing is not None and existing.owner is not None and existing.owner() is not None:
+        return existing
+    owner = weakref.ref(runtime)
+
+    def client() -> redis.Redis:
+        alive = owner()
+        if alive is None:
+            raise redis.ConnectionError("the runtime that owned this cache is gone")
+        return alive.redis
+
+    cache = _CACHES[engine] = TeamCache(client, owner=runtime)
     return cache
 
 
@@ -150,5 +174,7 @@ def _tell_of_team_changes(session: OrmSession) -> None:
 
 @sa.event.listens_for(OrmSession, "after_soft_rollback")
 def _forget_rolled_back(session: OrmSession, previous_transaction) -> None:
-    if not session.in_transaction():
-        session.info.pop(_CHANGED, None)
+    if not session.in_transaction() and session.info.pop(_CHANGED, False):
+        cache = cache_for(session)  # nothing was cached from it, but be sure
+        if cache is not None:
+            cache.clear()
