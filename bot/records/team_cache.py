@@ -63,16 +63,15 @@ class TeamCache:
         """The team, as it is in the database now (a copy not bound to `session`)."""
         if team_id is None:
             return None
-        if not self._current_for(session) or session.info.get(_CHANGED) or any(
-                isinstance(obj, Team) for obj in (*session.new, *session.dirty)):
+        if not self._current_for(session) or session.info.get(_CHANGED):
             return session.get(Team, team_id)  # this session changed a team: not a copy
         if team_id not in self._teams:
             # From the database now, not from the session's identity map: a team read
             # there before the counter was looked at may be older than the counter.
             team = session.exec(select(Team).where(Team.id == team_id)
                                 .execution_options(populate_existing=True)).first()
-            if team is None:
-                return None
+            if team is None or session.info.get(_CHANGED):  # its own change, just flushed
+                return team
             self._teams[team_id] = Team(**{name: getattr(team, name) for name in _COPIED})
         return self._teams[team_id]
 
