@@ -72,16 +72,14 @@ class Work:
 def enqueue_new_rows(runtime: Runtime, rows: list) -> None:
     """Run by `Runtime.session` after a commit that added outbox rows (see `outbox.add`):
     their ids, or the rows themselves (a sweep's, flushed in one batch at the commit)."""
-    if rows and not any(isinstance(r, int) for r in rows):
-        try:
-            _enqueue_fresh(runtime, runtime.redis,
-                           [r for r in rows if r.status is OutboxStatus.PENDING])
-            return
-        except (*REDIS_DOWN, redis.RedisError) as exc:  # e.g. out of memory: nothing taken
-            log.warning("could not enqueue outbox work (%s); the sweep will",
-                        type(exc).__name__)
-            return
-    dispatch(runtime, Work(send_now=tuple(r if isinstance(r, int) else r.id for r in rows)))
+    if any(isinstance(r, int) for r in rows):
+        dispatch(runtime, Work(send_now=tuple(r if isinstance(r, int) else r.id for r in rows)))
+        return
+    try:
+        pending = [r for r in rows if r.status is OutboxStatus.PENDING]
+        _enqueue_fresh(runtime, runtime.redis, pending)
+    except (*REDIS_DOWN, redis.RedisError) as exc:  # e.g. out of memory: nothing was taken
+        log.warning("could not enqueue outbox work (%s); the sweep will", type(exc).__name__)
 
 
 def _enqueue_fresh(runtime: Runtime, connection: redis.Redis, rows: list) -> None:
@@ -92,9 +90,10 @@ def _enqueue_fresh(runtime: Runtime, connection: redis.Redis, rows: list) -> Non
         return
     # MULTI/EXEC: still one round trip, and all or nothing (a job saved but never queued
     # would look alive to the outbox sweep and never be sent).
+    by_name = {name: Queue(name, connection=connection) for name in QUEUE_NAMES}
     with connection.pipeline(transaction=True) as pipe:
         for row in rows:
-            queue = Queue(queue_for(row.purpose), connection=connection)
+            queue = by_name[queue_for(row.purpose)]
             job = queue.create_job(SEND_JOB, args=(row.id,), job_id=send_job_id(row.id, 1),
                                    result_ttl=0, failure_ttl=FAILURE_TTL)
             at = row.not_before

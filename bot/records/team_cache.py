@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from bot.models import Team
+from bot.redis_conn import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,7 @@ RETRY_REDIS = 5.0  # seconds: after Redis failed, teams come from the database u
 _CHANGED = "caseline_teams_changed"
 _CHECKED = "caseline_teams_checked"
 _COPIED = tuple(Team.model_fields)
-
-
-# What Redis may answer with when it is down or unreachable (as bot.redis_conn.REDIS_DOWN).
-_REDIS_FAILS = (redis.RedisError, OSError)
+_REDIS_FAILS = (*REDIS_DOWN, redis.RedisError)  # down, unreachable, or refusing (out of memory)
 
 
 class TeamCache:
