@@ -26,7 +26,7 @@ from .redis_conn import get_redis
 @dataclass
 class Runtime:
     settings: Settings
-    _engine: sa.Engine | None = field(default=None, repr=False)
+    _engine: sa.Engine | None = field(default=None, repr=False)  # handed over: not ours to close
     # The line's time for conversations and sweeps (bot/clock.py); tests may fix it here.
     clock: Callable[[], datetime] = field(default=utcnow, repr=False)
 
@@ -48,6 +48,7 @@ class Runtime:
     def engine(self) -> sa.Engine:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.database_url)
+            self._made_engine = True
             # This process keeps the engine's teams, dropped when Redis says one changed.
             team_cache.attach(self._engine, self)
         return self._engine
@@ -57,9 +58,12 @@ class Runtime:
         return get_redis(self.settings)
 
     def close(self) -> None:
-        """Release connections (pooled database connections, the Redis client)."""
+        """Release connections (pooled database connections, the Redis client). An engine
+        handed over is left open for whoever made it."""
         if self._engine is not None:
-            self._engine.dispose()
+            team_cache.detach(self._engine, self)
+            if getattr(self, "_made_engine", False):
+                self._engine.dispose()
         if "redis" in self.__dict__:
             self.__dict__.pop("redis").close()
         if "sender" in self.__dict__:

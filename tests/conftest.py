@@ -243,8 +243,7 @@ def serving(runtime, fake_twilio, **changes):
     server.shutdown()
     server.server_close()
     thread.join(5)
-    live._engine = None  # the engine is the session's, closed with it
-    live.close()
+    live.close()  # the engine was handed over: it stays open for the rest of the run
 
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "bot" / "demo" / "demo.yaml"

@@ -84,7 +84,6 @@ def serving(runtime: Runtime, fake_twilio, public_url: str | None = None):
         server.shutdown()
         server.server_close()
         thread.join(5)
-        live._engine = None  # the engine is the test session's
         live.close()
 
 

@@ -30,7 +30,6 @@ def line(demo_runtime, fake_twilio):
                    _engine=demo_runtime.engine)
     live.app = create_app(live)
     yield live
-    live._engine = None
     live.close()
 
 

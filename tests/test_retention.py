@@ -177,7 +177,7 @@ def test_twilio_copy_of_a_message_goes_once_ours_is_stored_and_never_before(
     kept = _rows(line, Recording)[0]
     assert kept.twilio_deleted_at is not None and kept.audio  # ours is still played
     assert _counts(line)["twilio_recordings"] == 0
-    down._engine = None
+    down.close()
 
 
 def test_twilio_keep_days_wait_after_our_copy(line, phone, fake_twilio):  # noqa: F811
@@ -193,7 +193,7 @@ def test_twilio_keep_days_wait_after_our_copy(line, phone, fake_twilio):  # noqa
     assert {o.kind: o.count for o in retention.sweep(keeping, now=later)}[
         "twilio_recordings"] == 1
     assert len(fake_twilio.state.deleted_recordings) == 1
-    keeping._engine = None
+    keeping.close()
 
 
 def test_the_scheduler_runs_it_hourly_on_the_bulk_queue_once_a_period(

@@ -199,17 +199,46 @@ def test_a_team_read_before_a_change_in_the_same_session_is_not_kept(demo_runtim
         assert cache.get(later, leeds.id).duty_number == "+441134960130"
 
 
-def test_a_runtime_on_a_dead_redis_does_not_take_the_engines_cache(demo_runtime, phone,
-                                                                  tmp_path):
+def _reads_over_three_sessions(engine, cache, team_id: int) -> int:
+    with _team_reads(engine) as reads:
+        for _ in range(3):
+            with Session(engine) as session:
+                cache.get(session, team_id)
+    return len(reads)
+
+
+def test_a_runtime_left_from_before_on_a_stopped_redis_is_not_asked(demo_runtime,
+                                                                   redis_client):
+    """An earlier test's runtime may live on (in a reference cycle) until the garbage
+    collector frees it, pointed at a Redis that test stopped. The newest runtime on the
+    engine is the one asked, and when it goes the one before it is asked, not none."""
+    import gc
     from dataclasses import replace
 
     from bot.runtime import Runtime
 
-    cache = team_cache.attach(demo_runtime.engine, demo_runtime)
-    stopped = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
-                      _engine=demo_runtime.engine)
-    assert team_cache.cache_for(Session(demo_runtime.engine)) is cache
-    stopped.close()
+    engine = demo_runtime.engine
+    left_over = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
+                        _engine=engine)
+    current = Runtime(demo_runtime.settings, _engine=engine)
+    cache, leeds = team_cache.attach(engine, current), _leeds(engine)
+    assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
+    before = int(redis_client.get(team_cache.GENERATION_KEY) or 0)
+    cache.changed()
+    assert int(redis_client.get(team_cache.GENERATION_KEY)) == before + 1
+
+    newest = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
+                     _engine=engine)
+    assert _reads_over_three_sessions(engine, cache, leeds.id) == 3  # its Redis is down
+    del newest  # gone with no close: the one before it is asked again
+    gc.collect()
+    cache.redis_back()
+    assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
+    left_over.close()
+    current.close()  # closed: demo_runtime, the one left, is asked
+    cache.changed()
+    assert int(redis_client.get(team_cache.GENERATION_KEY)) == before + 2
+    assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
 
 
 def test_the_cache_does_not_keep_its_runtime_alive(settings, redis_url, redis_client):

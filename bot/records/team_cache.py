@@ -47,11 +47,8 @@ class TeamCache:
     """One process's copies of the teams of one database."""
 
     def __init__(self, redis_client: Callable[[], redis.Redis],
-                 clock: Callable[[], float] = time.monotonic, owner=None):
+                 clock: Callable[[], float] = time.monotonic):
         self._redis, self._clock = redis_client, clock
-        # The Runtime it serves, held weakly: the cache must not keep it (and its engine,
-        # this cache's key) alive.
-        self.owner = weakref.ref(owner) if owner is not None else None
         self._teams: dict[int, Team] = {}
         self._generation: bytes | None = None
         self._loaded_at = 0.0
@@ -87,6 +84,10 @@ class TeamCache:
         self._teams.clear()
         self._generation = None
 
+    def redis_back(self) -> None:
+        """Ask Redis again on the next session rather than wait out RETRY_REDIS."""
+        self._redis_down_until = 0.0
+
     def _current_for(self, session: Session) -> bool:
         """Redis is asked once a session (one turn, one chunk of a sweep), not once a read."""
         checked = session.info.setdefault(_CHECKED, {})
@@ -111,31 +112,59 @@ class TeamCache:
         return True
 
 
-_CACHES: weakref.WeakKeyDictionary[sa.Engine, TeamCache] = weakref.WeakKeyDictionary()
+class _Owners:
+    """The Runtimes that use one engine in this process, held weakly (the cache must not
+    keep them, nor the engine that is its key, alive). The newest that lives and has not
+    been closed tells the other processes of a change through its Redis. In production
+    there is one; in tests one from an earlier test may live on until the garbage
+    collector frees it, and must not be the one asked."""
+
+    def __init__(self) -> None:
+        self._refs: list[weakref.ref] = []
+
+    def add(self, runtime) -> None:
+        self._refs = [ref for ref in self._refs if ref() is not None]
+        if all(ref() is not runtime for ref in self._refs):
+            self._refs.append(weakref.ref(runtime))
+
+    def remove(self, runtime) -> None:
+        # By identity: two Runtimes with the same settings are equal (dataclasses).
+        self._refs = [ref for ref in self._refs if ref() is not None and ref() is not runtime]
+
+    def redis(self) -> redis.Redis:
+        for ref in reversed(self._refs):
+            runtime = ref()
+            if runtime is not None:
+                return runtime.redis
+        raise redis.ConnectionError("no runtime of this process is using this database")
+
+
+_CACHES: weakref.WeakKeyDictionary[sa.Engine, tuple[TeamCache, _Owners]] = (
+    weakref.WeakKeyDictionary())
 
 
 def attach(engine: sa.Engine, runtime) -> TeamCache:
-    """The cache of `engine`'s teams in this process, told of changes through `runtime`'s
-    Redis. The first runtime that takes the engine keeps it while it lives (a second one
-    on the same engine, e.g. pointed at a Redis a test has stopped, does not take over)."""
-    existing = _CACHES.get(engine)
-    if existing is not None and existing.owner is not None and existing.owner() is not None:
-        return existing
-    owner = weakref.ref(runtime)
-
-    def client() -> redis.Redis:
-        alive = owner()
-        if alive is None:
-            raise redis.ConnectionError("the runtime that owned this cache is gone")
-        return alive.redis
-
-    cache = _CACHES[engine] = TeamCache(client, owner=runtime)
+    """The cache of `engine`'s teams in this process, told of changes through the Redis of
+    the newest runtime on the engine that is still in use."""
+    if engine not in _CACHES:
+        owners = _Owners()
+        _CACHES[engine] = TeamCache(owners.redis), owners
+    cache, owners = _CACHES[engine]
+    owners.add(runtime)
+    cache.redis_back()  # a runtime that has just come may reach a Redis the last one did not
     return cache
+
+
+def detach(engine: sa.Engine, runtime) -> None:
+    """`runtime` is closed: its Redis no longer tells the other processes of changes."""
+    if engine in _CACHES:
+        _CACHES[engine][1].remove(runtime)
 
 
 def cache_for(session: Session) -> TeamCache | None:
     bind = session.get_bind()
-    return _CACHES.get(bind if isinstance(bind, sa.Engine) else bind.engine)
+    found = _CACHES.get(bind if isinstance(bind, sa.Engine) else bind.engine)
+    return found[0] if found else None
 
 
 def get_team(session: Session, team_id: int | None) -> Team | None:
