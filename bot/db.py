@@ -13,9 +13,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+IDS_IN_BULK_FROM = 20  # new rows of one table in one flush; fewer are cheaper as they are
 
 
 def normalise_url(url: str) -> str:
@@ -64,6 +66,48 @@ def _sqlite_begin_immediate(conn) -> None:
     waiting its turn.
     """
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@sa.event.listens_for(OrmSession, "before_flush")
+def _ids_in_bulk(session: OrmSession, _context, _instances) -> None:
+    """On PostgreSQL, a flush of many new rows of one table (a sweep's chunk, an import)
+    first takes their ids from the table's sequence, in one query. With their ids known,
+    SQLAlchemy sends the rows with psycopg's executemany: one short statement, pipelined.
+    Without them it sends one INSERT ... RETURNING with thousands of parameters, which
+    psycopg parses again in Python each time (a fifth of a sweep's time)."""
+    if len(session.new) < IDS_IN_BULK_FROM or session.get_bind().dialect.name != "postgresql":
+        return
+    waiting: dict[sa.Table, list] = {}
+    for obj in session.new:
+        state = sa.inspect(obj)
+        key = _serial_key(state.mapper)
+        if key is not None and getattr(obj, key) is None:
+            waiting.setdefault(state.mapper.local_table, []).append(state)
+    connection = session.connection()
+    for table, states in waiting.items():
+        if len(states) < IDS_IN_BULK_FROM:
+            continue
+        states.sort(key=lambda st: st.insert_order)  # ids in the order the rows were added
+        ids = connection.execute(sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+            "FROM generate_series(1, :count)"), {
+            "table": table.name, "column": states[0].mapper.primary_key[0].name,
+            "count": len(states)}).scalars().all()
+        if None in ids:  # no sequence behind this table's key: leave it to the database
+            continue
+        key = _serial_key(states[0].mapper)
+        for state, new_id in zip(states, sorted(ids), strict=True):
+            setattr(state.obj(), key, new_id)
+
+
+def _serial_key(mapper) -> str | None:
+    """The attribute of a mapper's key when it is one integer the database numbers."""
+    if len(mapper.primary_key) != 1:
+        return None
+    column = mapper.primary_key[0]
+    if column.autoincrement not in (True, "auto") or not isinstance(column.type, sa.Integer):
+        return None
+    return mapper.get_property_by_column(column).key
 
 
 @contextmanager

@@ -96,3 +96,63 @@ def test_each_migration_upgrades_with_data_and_downgrades(tmp_path):
     command.downgrade(db.alembic_config(engine), "base")
     assert db.current_revision(engine) is None
     engine.dispose()
+
+
+def _inserts_of_flush(engine, session, rows) -> list[tuple[str, bool, int]]:
+    """(table, whether RETURNING was asked, parameter sets) of each INSERT one flush sent."""
+    sent: list[tuple[str, bool, int]] = []
+
+    def note(_conn, _cursor, statement, params, _context, _executemany) -> None:
+        if statement.lstrip().startswith("INSERT"):
+            sent.append((statement.split()[2], "RETURNING" in statement,
+                         len(params) if isinstance(params, list) else 1))
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        session.add_all(rows)
+        session.flush()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_big_flush_takes_its_ids_in_one_query_and_keeps_their_order(engine, backend):
+    from bot.models import OptOut
+
+    count = db.IDS_IN_BULK_FROM + 5
+    with Session(engine) as session:
+        rows = [OptOut(number=f"+4477009001{n:02d}", reason="stop") for n in range(count)]
+        sent = _inserts_of_flush(engine, session, rows)
+        ids = [row.id for row in rows]
+        assert ids == sorted(ids) and len(set(ids)) == count  # numbered as they were added
+        if backend == "postgresql":  # one short statement, a parameter set a row
+            assert sent == [("opt_out", False, count)]
+        one = OptOut(number="+447700900199", reason="stop")
+        assert _inserts_of_flush(engine, session, [one]) == [  # one row: as before
+            ("opt_out", backend == "postgresql", 1)]
+        assert one.id > max(ids)  # the sequence moved past the ids taken in bulk
+        added = [(r.id, r.number) for r in [*rows, one]]
+        session.commit()
+    with Session(engine) as session:
+        stored = session.exec(select(OptOut).order_by(OptOut.id)).all()
+        assert [(r.id, r.number) for r in stored] == added
+
+
+def test_a_failed_big_flush_leaves_the_next_one_its_own_ids(engine):
+    from bot.models import OptOut
+
+    count = db.IDS_IN_BULK_FROM
+    with Session(engine) as session:
+        session.add(OptOut(number="+447700900150", reason="stop"))
+        session.commit()
+    with Session(engine) as session:
+        session.add_all([OptOut(number=f"+4477009001{n:02d}", reason="stop") for n in range(count)]
+                        + [OptOut(number="+447700900150", reason="stop")])  # already there: refused
+        with pytest.raises(sa.exc.IntegrityError):
+            session.flush()
+        session.rollback()
+        again = [OptOut(number=f"+4477009002{n:02d}", reason="stop") for n in range(count)]
+        session.add_all(again)
+        session.commit()
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(OptOut)).one() == count + 1
