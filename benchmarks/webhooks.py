@@ -26,7 +26,11 @@ few requests sent separately must get the person's own case, and a request signe
 must get 403 from both apps.
 
 The baseline (benchmarks/webhooks_baseline.py) validates the signature with twilio's
-RequestValidator and answers a fixed TwiML text, on 2 sync workers. Caseline runs as
+RequestValidator and answers a fixed TwiML text, on 2 sync workers. The floor
+(benchmarks/webhooks_floor.py) does the same after the least a webhook that loses nothing
+must do on PostgreSQL, with plain psycopg: store the request and commit, then read the
+number's conversation locked, write it one turn on and commit. Its ratio to the baseline
+is the ceiling of Caseline's on this machine. Caseline runs as
 production does (`caseline serve`, CASELINE_ENV=production, PostgreSQL and Redis) with 2
 workers of the model given by --caseline-worker: `sync` or `gthread:THREADS` (gunicorn's
 threaded worker, through GUNICORN_CMD_ARGS); several, comma-separated, are compared.
@@ -446,6 +450,19 @@ def baseline_server(env: dict, logs: Path) -> Server:
     return Server("baseline sync", args, env, logs / "baseline.log")
 
 
+def floor_server(env: dict, logs: Path, database_url: str) -> Server:
+    """benchmarks/webhooks_floor.py on 2 sync workers, its tables in the benchmark's database."""
+    from webhooks_floor import make_tables
+
+    libpq_url = sa.make_url(database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    make_tables(libpq_url)
+    args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", "2",
+            *gunicorn_common(), "--pythonpath", str(HERE), "webhooks_floor:from_env()"]
+    return Server("floor sync", args, {**env, "FLOOR_DATABASE_URL": libpq_url},
+                  logs / "floor.log")
+
+
 # ---- posting one request here, for priming and spot checks ---------------------------------
 
 def post(url: str, req: Req, token: str, *, signed: bool = True) -> tuple[int, str]:
@@ -498,16 +515,18 @@ def spot_check(url: str, people: list[Person], token: str, rng: random.Random) -
         raise BenchError(f"spot check: a wrongly signed text got HTTP {refused}, not 403")
 
 
-def baseline_check(url: str, people: list[Person], token: str) -> None:
+def baseline_check(url: str, people: list[Person], token: str, name: str = "baseline") -> None:
+    """The fixed answer to signed texts and calls, and 403 to a wrongly signed one (the
+    baseline's, and the floor's)."""
     from webhooks_baseline import ANSWER
 
     for req in [text(people[0], "hello", "first", ()), *call_steps(people[-1])]:
         status, body = post(url, req, token)
         if status != 200 or body != ANSWER:
-            raise BenchError(f"the baseline answered {req.kind} with HTTP {status}")
+            raise BenchError(f"the {name} answered {req.kind} with HTTP {status}")
     refused, _ = post(url, text(people[0], "update", "ask", ()), token, signed=False)
     if refused != 403:
-        raise BenchError(f"the baseline took a wrongly signed text (HTTP {refused})")
+        raise BenchError(f"the {name} took a wrongly signed text (HTTP {refused})")
 
 
 # ---- one measured run ----------------------------------------------------------------------
@@ -610,24 +629,26 @@ class Bench:
         return run
 
     def measure_baseline(self, server: Server, connections: int, plan: Path) -> Run:
+        """The baseline's run, or the floor's: both answer the fixed text."""
         result = run_wrk(self.lua, server.url, plan, "baseline", connections, self.args.seconds)
         run = judge(server.name, connections, result, caseline=False)
         try:
-            baseline_check(server.url, self.people, self.token)
+            baseline_check(server.url, self.people, self.token, server.name.split()[0])
         except BenchError as wrong:
             run.problems.append(str(wrong))
         return run
 
-    def round(self, number: int, caselines: list[Server], baseline: Server) -> None:
-        """One run of every server at every concurrency, Caseline and the baseline in turn
-        (and in the other order next round)."""
+    def round(self, number: int, caselines: list[Server], baseline: Server,
+              floor: Server) -> None:
+        """One run of every server at every concurrency, Caseline, the baseline and the
+        floor in turn (and in the other order next round)."""
         for connections in self.args.concurrency:
-            order = [*caselines[:1], baseline, *caselines[1:]]
+            order = [*caselines[:1], baseline, floor, *caselines[1:]]
             if number % 2:
                 order.reverse()
             baseline_plan = self.new_plan(connections)
             for server in order:
-                if server is baseline:
+                if server in (baseline, floor):
                     run = self.measure_baseline(server, connections, baseline_plan)
                 else:
                     run = self.measure_caseline(server, connections)
@@ -670,11 +691,17 @@ def report(bench: Bench, models: list[str]) -> bool:
             print(f"{connections:>4} | {'caseline ' + model:<18} | {median_of(mine, 'rps'):8.1f} "
                   f"{median_of(mine, 'p50_ms'):8.1f} {median_of(mine, 'p99_ms'):8.1f} | "
                   f"{ratio(mine, base)}")
+        floor = [r for r in runs if r.server == "floor sync" and r.connections == connections]
+        print(f"{connections:>4} | {'floor sync':<18} | {median_of(floor, 'rps'):8.1f} "
+              f"{median_of(floor, 'p50_ms'):8.1f} {median_of(floor, 'p99_ms'):8.1f} | "
+              f"{ratio(floor, base)}")
         print(f"{connections:>4} | {'baseline sync':<18} | {median_of(base, 'rps'):8.1f} "
               f"{median_of(base, 'p50_ms'):8.1f} {median_of(base, 'p99_ms'):8.1f} |")
+    print("(floor: the fixed answer after storing the request and committing a locked turn, "
+          "plain psycopg: the ceiling of any webhook that loses nothing)")
     mix = Counter()
     for r in runs:
-        if r.server != "baseline sync":
+        if r.server.startswith("caseline"):
             mix.update(r.kinds)
     total = sum(mix.values()) or 1
     print("\nCaseline's right answers by kind: " + ", ".join(
@@ -825,20 +852,23 @@ def main(argv: list[str] | None = None) -> int:
         write_lua(lua)
         servers = [caseline_server(m, args.workers, env, work) for m in models]
         baseline = baseline_server(env, work)
-        for server in [*servers, baseline]:
+        floor = floor_server(env, work, database_url)
+        for server in [*servers, baseline, floor]:
             stack.callback(server.stop)
             server.start(work)
         baseline_check(baseline.url, people, token)
+        baseline_check(floor.url, people, token, "floor")
         bench = Bench(args, work, token, people, engine, lua, renew)
         for server in servers:  # both workers' first requests (flows loaded, pools open)
             forget_texts(engine)
             prime(server.url, people, token)
             spot_check(server.url, people, token, bench.rng)
         print(f"Caseline: {args.workers} workers, {' / '.join(models)} (caseline serve, "
-              f"production settings); baseline: 2 sync workers; wrk: a thread a connection; "
+              f"production settings); baseline and floor: 2 sync workers; wrk: a thread a "
+              f"connection; "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
         for number in range(args.runs):
-            bench.round(number, servers, baseline)
+            bench.round(number, servers, baseline, floor)
         return 0 if report(bench, models) else 1
 
 
