@@ -35,9 +35,9 @@ production does (`caseline serve`, CASELINE_ENV=production, PostgreSQL and Redis
 workers of the model given by --caseline-worker: `sync` or `gthread:THREADS` (gunicorn's
 threaded worker, through GUNICORN_CMD_ARGS); several, comma-separated, are compared.
 
-It prints, for each concurrency (32 and 8 by default): Caseline's and the baseline's
-requests a second and p50/p99 latency, the medians of --runs alternating runs, and the
-ratio (the median of each round's Caseline req/s / baseline req/s).
+It prints, for each concurrency (32 and 8 by default): Caseline's, the floor's and the
+baseline's requests a second and p50/p99 latency, the medians of --runs alternating runs,
+and the ratios (the median of each round's Caseline or floor req/s / baseline req/s).
 
 Run from the repository:  python benchmarks/webhooks.py --runs 3 --seconds 10
 Needs wrk (`apt-get install wrk`), PostgreSQL (--postgres, default
@@ -543,7 +543,7 @@ class Run:
     problems: list[str]
 
 
-def judge(server: str, connections: int, result: dict, caseline: bool) -> Run:
+def judge(server: str, connections: int, result: dict) -> Run:
     right, wrong = sum(result["right"].values()), sum(result["wrong"].values())
     errors = result["errors"]
     failed = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
@@ -552,7 +552,7 @@ def judge(server: str, connections: int, result: dict, caseline: bool) -> Run:
     if share < MIN_RIGHT:
         problems.append(f"{share:.1%} right ({wrong} wrong answers, {failed} socket errors;"
                         f" first: {', '.join(result['notes']) or 'socket errors'})")
-    if caseline and result["wrapped"]:
+    if result["wrapped"] and server != "baseline sync":  # Caseline and the floor store them
         problems.append("the plan ran out and requests were sent again: raise --max-rate")
     seconds = result["duration_us"] / 1e6
     return Run(server, connections, result["requests"] / seconds, result["p50_us"] / 1000,
@@ -612,7 +612,7 @@ class Bench:
         result = run_wrk(self.lua, server.url, plan, "caseline", connections, self.args.seconds)
         time.sleep(0.5)  # requests still in the server when wrk stopped
         stored = stored_events(self.engine) - before
-        run = judge(server.name, connections, result, caseline=True)
+        run = judge(server.name, connections, result)
         lines = read_log(server, log_at)
         replayed = sum("answering as before" in line.get("message", "") for line in lines)
         right = sum(result["right"].values())
@@ -631,7 +631,7 @@ class Bench:
     def measure_baseline(self, server: Server, connections: int, plan: Path) -> Run:
         """The baseline's run, or the floor's: both answer the fixed text."""
         result = run_wrk(self.lua, server.url, plan, "baseline", connections, self.args.seconds)
-        run = judge(server.name, connections, result, caseline=False)
+        run = judge(server.name, connections, result)
         try:
             baseline_check(server.url, self.people, self.token, server.name.split()[0])
         except BenchError as wrong:
@@ -692,6 +692,7 @@ def report(bench: Bench, models: list[str]) -> bool:
                   f"{median_of(mine, 'p50_ms'):8.1f} {median_of(mine, 'p99_ms'):8.1f} | "
                   f"{ratio(mine, base)}")
         floor = [r for r in runs if r.server == "floor sync" and r.connections == connections]
+        good &= not any(r.problems for r in floor)
         print(f"{connections:>4} | {'floor sync':<18} | {median_of(floor, 'rps'):8.1f} "
               f"{median_of(floor, 'p50_ms'):8.1f} {median_of(floor, 'p99_ms'):8.1f} | "
               f"{ratio(floor, base)}")

@@ -53,7 +53,8 @@ def create_app(auth_token: str, public_url: str, database_url: str) -> Flask:
                                   request.headers.get("X-Twilio-Signature", "")):
             abort(403)
         form = request.form.to_dict()
-        sid = form.get("MessageSid") or f"{form.get('CallSid', '')}/{step}"
+        # Twilio's token is one a request (a call's steps share their CallSid).
+        sid = request.headers.get("I-Twilio-Idempotency-Token") or f"{url}#{form}"
         key = f"{'sms' if 'MessageSid' in form else 'voice'}:{form.get('From', '')}"
         conn = db()
         with conn.transaction():  # the stored request

@@ -6,6 +6,7 @@ ever built by the Alembic migrations in `bot/migrations`, in tests as in product
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,39 +76,47 @@ def _ids_in_bulk(session: OrmSession, _context, _instances) -> None:
     SQLAlchemy sends the rows with psycopg's executemany: one short statement, pipelined.
     Without them it sends one INSERT ... RETURNING with thousands of parameters, which
     psycopg parses again in Python each time (a fifth of a sweep's time)."""
-    if len(session.new) < IDS_IN_BULK_FROM or session.get_bind().dialect.name != "postgresql":
+    if len(session.new) < IDS_IN_BULK_FROM:
         return
-    waiting: dict[sa.Table, list] = {}
+    waiting: dict[sa.Column, list] = {}
     for obj in session.new:
         state = sa.inspect(obj)
-        key = _serial_key(state.mapper)
-        if key is not None and getattr(obj, key) is None:
-            waiting.setdefault(state.mapper.local_table, []).append(state)
-    connection = session.connection()
-    for table, states in waiting.items():
-        if len(states) < IDS_IN_BULK_FROM:
+        column, key = _sequence_key(state.mapper)
+        if column is not None and getattr(obj, key) is None:
+            waiting.setdefault(column, []).append(state)
+    for column, states in waiting.items():
+        mapper = states[0].mapper
+        if len(states) < IDS_IN_BULK_FROM or \
+                session.get_bind(mapper=mapper).dialect.name != "postgresql":
             continue
-        states.sort(key=lambda st: st.insert_order)  # ids in the order the rows were added
+        connection = session.connection(bind_arguments={"mapper": mapper})
+        table = connection.dialect.identifier_preparer.format_table(column.table)
         ids = connection.execute(sa.text(
             "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
             "FROM generate_series(1, :count)"), {
-            "table": table.name, "column": states[0].mapper.primary_key[0].name,
-            "count": len(states)}).scalars().all()
-        if None in ids:  # no sequence behind this table's key: leave it to the database
+            "table": table, "column": column.name, "count": len(states)}).scalars().all()
+        if None in ids:  # no sequence behind this key after all: leave it to the database
             continue
-        key = _serial_key(states[0].mapper)
+        states.sort(key=lambda st: st.insert_order)  # ids in the order the rows were added
         for state, new_id in zip(states, sorted(ids), strict=True):
-            setattr(state.obj(), key, new_id)
+            setattr(state.obj(), _sequence_key(state.mapper)[1], new_id)
 
 
-def _serial_key(mapper) -> str | None:
-    """The attribute of a mapper's key when it is one integer the database numbers."""
+@functools.cache
+def _sequence_key(mapper) -> tuple[sa.Column | None, str | None]:
+    """A mapper's key column and its attribute, when the database numbers it from a
+    sequence and nothing else would make SQLAlchemy ask for the row back (a server
+    default it must read); else (None, None)."""
     if len(mapper.primary_key) != 1:
-        return None
+        return None, None
     column = mapper.primary_key[0]
-    if column.autoincrement not in (True, "auto") or not isinstance(column.type, sa.Integer):
-        return None
-    return mapper.get_property_by_column(column).key
+    table = column.table
+    if table.autoincrement_column is not column or (
+            column.identity is not None and column.identity.always):
+        return None, None  # a foreign key as the key, or an identity refusing given values
+    if any(c.server_default is not None for c in table.columns if c is not column):
+        return None, None
+    return column, mapper.get_property_by_column(column).key
 
 
 @contextmanager

@@ -84,6 +84,7 @@ class Runtime:
         that is how outbox rows added in it are handed to RQ.
         """
         with db.session_scope(self.engine) as session:
+            session.info[team_cache.RUNTIME] = self  # teams' changes are told through our Redis
             yield session
         for hook, items in session.info.pop(_AFTER_COMMIT, {}).items():
             hook(self, items)

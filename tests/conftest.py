@@ -183,7 +183,9 @@ def runtime(settings, engine, redis_url, redis_client):
     """Settings, the emptied migrated database and a flushed Redis, as one runtime."""
     from dataclasses import replace
 
-    return Runtime(replace(settings, redis_url=redis_url), _engine=engine)
+    runtime = Runtime(replace(settings, redis_url=redis_url), _engine=engine)
+    yield runtime
+    runtime.close()  # its Redis client; the engine is the session's and stays open
 
 
 def free_port() -> int:

@@ -61,6 +61,7 @@ def test_redis_down_degrades_but_answers(runtime):
     assert response.status_code == 200
     assert response.get_json()["redis"] == "down"
     assert response.get_json()["status"] == "degraded"
+    broken.close()
 
 
 def test_database_down_is_503(runtime):

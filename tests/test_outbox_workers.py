@@ -108,6 +108,7 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_later(live_runtime, fak
     down = Runtime(replace(live_runtime.settings, redis_url="redis://127.0.0.1:1/0"),
                    _engine=live_runtime.engine)
     [row_id] = _add_texts(down, 1)  # the commit succeeds; enqueueing fails quietly
+    down.close()
     with Session(live_runtime.engine) as session:
         assert session.get(OutboxMessage, row_id).enqueued_at is None
     counts = sending.sweep(live_runtime)  # Redis is back

@@ -207,30 +207,38 @@ def _reads_over_three_sessions(engine, cache, team_id: int) -> int:
     return len(reads)
 
 
-def test_a_runtime_left_from_before_on_a_stopped_redis_is_not_asked(demo_runtime,
-                                                                   redis_client):
-    """An earlier test's runtime may live on (in a reference cycle) until the garbage
-    collector frees it, pointed at a Redis that test stopped. The newest runtime on the
-    engine is the one asked, and when it goes the one before it is asked, not none."""
+def _reads_in_sessions_of(runtime, cache, team_id: int) -> int:
+    with _team_reads(runtime.engine) as reads:
+        for _ in range(3):
+            with runtime.session() as session:
+                cache.get(session, team_id)
+    return len(reads)
+
+
+def test_each_runtimes_sessions_ask_its_own_redis(demo_runtime, redis_client):
+    """A runtime on a Redis that is down (a test's, or one left from an earlier test until
+    the garbage collector frees it) changes nothing for another runtime's sessions. A
+    session made without a runtime asks the newest runtime still in use."""
     import gc
     from dataclasses import replace
 
     from bot.runtime import Runtime
 
     engine = demo_runtime.engine
-    left_over = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
-                        _engine=engine)
+    stopped = replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0")
+    left_over = Runtime(stopped, _engine=engine)
     current = Runtime(demo_runtime.settings, _engine=engine)
+    newest = Runtime(stopped, _engine=engine)
     cache, leeds = team_cache.attach(engine, current), _leeds(engine)
-    assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
+    assert _reads_in_sessions_of(current, cache, leeds.id) == 1
     before = int(redis_client.get(team_cache.GENERATION_KEY) or 0)
-    cache.changed()
+    with current.session() as session:  # a change made here is told through current's Redis
+        session.get(Team, leeds.id).name = "Leeds Adult Safeguarding Team"
     assert int(redis_client.get(team_cache.GENERATION_KEY)) == before + 1
+    assert _reads_in_sessions_of(current, cache, leeds.id) == 1
 
-    newest = Runtime(replace(demo_runtime.settings, redis_url="redis://127.0.0.1:9/0"),
-                     _engine=engine)
-    assert _reads_over_three_sessions(engine, cache, leeds.id) == 3  # its Redis is down
-    del newest  # gone with no close: the one before it is asked again
+    assert _reads_over_three_sessions(engine, cache, leeds.id) == 3  # newest's Redis is down
+    del newest  # gone with no close: the one before it is asked
     gc.collect()
     cache.redis_back()
     assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
@@ -238,7 +246,6 @@ def test_a_runtime_left_from_before_on_a_stopped_redis_is_not_asked(demo_runtime
     current.close()  # closed: demo_runtime, the one left, is asked
     cache.changed()
     assert int(redis_client.get(team_cache.GENERATION_KEY)) == before + 2
-    assert _reads_over_three_sessions(engine, cache, leeds.id) == 1
 
 
 def test_the_cache_does_not_keep_its_runtime_alive(settings, redis_url, redis_client):

@@ -39,6 +39,7 @@ MAX_AGE = 60.0  # seconds: the longest a copy is used without the database being
 RETRY_REDIS = 5.0  # seconds: after Redis failed, teams come from the database until then
 _CHANGED = "caseline_teams_changed"
 _CHECKED = "caseline_teams_checked"
+RUNTIME = "caseline_runtime"  # session.info: the Runtime whose session it is (Runtime.session)
 _COPIED = tuple(Team.model_fields)
 _REDIS_FAILS = (*REDIS_DOWN, redis.RedisError)  # down, unreachable, or refusing (out of memory)
 
@@ -70,11 +71,11 @@ class TeamCache:
             self._teams[team_id] = Team(**{name: getattr(team, name) for name in _COPIED})
         return self._teams[team_id]
 
-    def changed(self) -> None:
+    def changed(self, session: Session | None = None) -> None:
         """A change to a team was committed: forget this process's copies and tell the others."""
         self.clear()
         try:
-            self._redis().incr(GENERATION_KEY)
+            self._client(session).incr(GENERATION_KEY)
         except _REDIS_FAILS as exc:
             log.warning("a team changed but other processes could not be told (%s): their "
                         "copies are read again within %d seconds", type(exc).__name__,
@@ -92,16 +93,22 @@ class TeamCache:
         """Redis is asked once a session (one turn, one chunk of a sweep), not once a read."""
         checked = session.info.setdefault(_CHECKED, {})
         if id(self) not in checked:
-            checked[id(self)] = self._still_current()
+            checked[id(self)] = self._still_current(session)
         return checked[id(self)]
 
-    def _still_current(self) -> bool:
+    def _client(self, session: Session | None) -> redis.Redis:
+        """The Redis of the runtime whose session this is; for a session made without one
+        (a test's, a script's), the engine's newest runtime's."""
+        runtime = session.info.get(RUNTIME) if session is not None else None
+        return runtime.redis if runtime is not None else self._redis()
+
+    def _still_current(self, session: Session | None = None) -> bool:
         """Whether the copies may be used; drops them when another process changed a team."""
         now = self._clock()
         if now < self._redis_down_until:
             return False
         try:
-            generation = self._redis().get(GENERATION_KEY)
+            generation = self._client(session).get(GENERATION_KEY)
         except _REDIS_FAILS:
             self.clear()
             self._redis_down_until = self._clock() + RETRY_REDIS
@@ -114,10 +121,10 @@ class TeamCache:
 
 class _Owners:
     """The Runtimes that use one engine in this process, held weakly (the cache must not
-    keep them, nor the engine that is its key, alive). The newest that lives and has not
-    been closed tells the other processes of a change through its Redis. In production
-    there is one; in tests one from an earlier test may live on until the garbage
-    collector frees it, and must not be the one asked."""
+    keep them, nor the engine that is its key, alive). A session a Runtime made asks that
+    Runtime's Redis; one made without (`Session(engine)`) asks the newest that lives and
+    has not been closed. In production there is one; in tests one from an earlier test
+    may live on until the garbage collector frees it, and must not be the one asked."""
 
     def __init__(self) -> None:
         self._refs: list[weakref.ref] = []
@@ -195,7 +202,7 @@ def _tell_of_team_changes(session: OrmSession) -> None:
     if session.info.pop(_CHANGED, False):
         cache = cache_for(session)
         if cache is not None:
-            cache.changed()
+            cache.changed(session)
 
 
 @sa.event.listens_for(OrmSession, "after_soft_rollback")
