@@ -27,11 +27,7 @@ def create_app(auth_token: str, public_url: str) -> Flask:
 
     @app.post("/twilio/<path:step>")
     def twilio(step: str):
-        query = request.query_string.decode("latin-1")
-        url = f"{base}{request.path}" + (f"?{query}" if query else "")
-        if not validator.validate(url, request.form,
-                                  request.headers.get("X-Twilio-Signature", "")):
-            abort(403)
+        require_signature(validator, base)
         return Response(ANSWER, status=200, mimetype="text/xml")
 
     @app.get("/healthz")
@@ -39,6 +35,15 @@ def create_app(auth_token: str, public_url: str) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def require_signature(validator: RequestValidator, base: str) -> str:
+    """The URL Twilio signed (PUBLIC_URL + path + query), once its signature is right."""
+    query = request.query_string.decode("latin-1")
+    url = f"{base}{request.path}" + (f"?{query}" if query else "")
+    if not validator.validate(url, request.form, request.headers.get("X-Twilio-Signature", "")):
+        abort(403)
+    return url
 
 
 def from_env() -> Flask:

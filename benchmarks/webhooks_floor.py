@@ -20,9 +20,9 @@ import json
 import os
 
 import psycopg
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
-from webhooks_baseline import ANSWER
+from webhooks_baseline import ANSWER, require_signature
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS floor_request (
@@ -47,11 +47,7 @@ def create_app(auth_token: str, public_url: str, database_url: str) -> Flask:
 
     @app.post("/twilio/<path:step>")
     def twilio(step: str):
-        query = request.query_string.decode("latin-1")
-        url = f"{base}{request.path}" + (f"?{query}" if query else "")
-        if not validator.validate(url, request.form,
-                                  request.headers.get("X-Twilio-Signature", "")):
-            abort(403)
+        url = require_signature(validator, base)
         form = request.form.to_dict()
         # Twilio's token is one a request (a call's steps share their CallSid).
         sid = request.headers.get("I-Twilio-Idempotency-Token") or f"{url}#{form}"
