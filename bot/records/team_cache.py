@@ -151,8 +151,9 @@ _CACHES: weakref.WeakKeyDictionary[sa.Engine, tuple[TeamCache, _Owners]] = (
 
 
 def attach(engine: sa.Engine, runtime) -> TeamCache:
-    """The cache of `engine`'s teams in this process, told of changes through the Redis of
-    the newest runtime on the engine that is still in use."""
+    """The cache of `engine`'s teams in this process. A change is told of through the Redis
+    of the runtime whose session made it, or (a session made without one) of the newest
+    runtime on the engine still in use."""
     if engine not in _CACHES:
         owners = _Owners()
         _CACHES[engine] = TeamCache(owners.redis), owners
