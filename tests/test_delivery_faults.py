@@ -244,6 +244,24 @@ def test_workers_and_the_scheduler_survive_a_redis_outage_and_catch_up(
     assert caught_up < sweep_every + 20, caught_up
 
 
+@pytest.mark.one_backend
+def test_a_worker_started_while_redis_is_down_waits_for_it(runtime, fake_twilio, own_redis):
+    """RQ's worker names itself to Redis as it is made: a worker (re)starting while Redis
+    is down (a machine booting, or mid-outage after RQ gave up a job) waits, not quits."""
+    with serving(runtime, fake_twilio, redis_url=own_redis.url) as live:
+        own_redis.stop()
+        worker = _start(live, "worker")
+        try:
+            time.sleep(4)
+            assert worker.poll() is None, "the worker quit because Redis was down"
+            own_redis.start()
+            rows = _add(live, 1, prefix="after")  # handed to RQ at the commit
+            fake_twilio.wait_for(lambda: _delivered(live, rows), timeout=60)
+            assert worker.poll() is None
+        finally:
+            _stop(worker)
+
+
 # ---- 8. the fake Twilio answers the calls we make -----------------------------------------
 
 WINIFRED, WINIFRED_PIN = "+441134960505", "6045"

@@ -39,14 +39,17 @@ def run_worker(connection, *, burst: bool = False) -> None:
     while True:
         # Maintenance every minute, not RQ's ten: it restarts the scheduler of delayed jobs
         # (retries) if an outage killed it, so retries are not ten minutes late.
-        worker = LineWorker(queues(connection), connection=connection,
-                            worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS)
+        worker = None
         try:
+            # RQ's worker names itself to Redis as it is made: Redis may be down then too.
+            worker = LineWorker(queues(connection), connection=connection,
+                                worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS)
             worker.work(with_scheduler=True, burst=burst)
         except REDIS_DOWN:
             pass  # lost while starting or shutting down: wait for Redis below
         # RQ notes the moment a SIGTERM or Ctrl-C asked it to stop (warm shutdown).
-        if burst or worker._shutdown_requested_date is not None or stop.is_set():
+        asked = worker is not None and worker._shutdown_requested_date is not None
+        if burst or asked or stop.is_set():
             return  # asked to stop, or a burst ran out of work
         if _answers(connection):
             log.error("worker stopped unexpectedly with Redis up; starting a new one")
