@@ -29,6 +29,7 @@ class Runtime:
     _engine: sa.Engine | None = field(default=None, repr=False)  # handed over: not ours to close
     # The line's time for conversations and sweeps (bot/clock.py); tests may fix it here.
     clock: Callable[[], datetime] = field(default=utcnow, repr=False)
+    _made_engine: bool = field(default=False, init=False, repr=False, compare=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -62,7 +63,7 @@ class Runtime:
         handed over is left open for whoever made it."""
         if self._engine is not None:
             team_cache.detach(self._engine, self)
-            if getattr(self, "_made_engine", False):
+            if self._made_engine:
                 self._engine.dispose()
         if "redis" in self.__dict__:
             self.__dict__.pop("redis").close()
