@@ -3,7 +3,14 @@
 from sqlmodel import Session, select
 
 from bot.engine.sms import cost
-from bot.models import Disclosure, InboundEvent, Interaction, OptOut, StaffAction
+from bot.models import (
+    ConversationState,
+    Disclosure,
+    InboundEvent,
+    Interaction,
+    OptOut,
+    StaffAction,
+)
 
 EDITH, JOAN, KERRY, GORDON = "+447700900101", "+447700900201", "+447700900106", "+447700900104"
 STRANGER = "+447700900999"
@@ -105,6 +112,79 @@ def test_the_same_message_sid_is_processed_once(phone, demo_runtime):
         assert len(session.exec(select(InboundEvent)).all()) == 1
         requests = session.exec(select(StaffAction).where(StaffAction.kind == "call_back")).all()
     assert len(requests) <= 1
+
+
+def test_a_failed_turn_keeps_the_request_and_twilios_retry_runs_it(phone, demo_runtime,
+                                                                   monkeypatch):
+    """The request and the turn share one commit: a turn that fails after doing its work
+    leaves none of that work, yet the request is kept, and the retry is answered."""
+    from bot.inbound import conversation
+
+    real_run, turns = conversation._run, []
+
+    def fails_the_first_time(*args):
+        turns.append(real_run(*args))  # the whole turn runs, and writes, before the fault
+        if len(turns) == 1:
+            raise RuntimeError("a fault after the turn")
+        return turns[-1]
+
+    monkeypatch.setattr(conversation, "_run", fails_the_first_time)
+    edith = phone(EDITH)
+    form = {"MessageSid": "SM" + "5" * 32, "AccountSid": "AC" + "0" * 32, "From": EDITH,
+            "To": demo_runtime.settings.twilio_phone_number, "Body": "Any news?"}
+    status, failed = edith.post("/twilio/sms", form)
+    assert status == 200 and "something went wrong" in failed and "999" in failed
+    with Session(demo_runtime.engine) as session:
+        [event] = session.exec(select(InboundEvent)).all()
+        assert event.response is None and event.params["Body"] == "Any news?"
+        assert session.exec(select(Interaction).where(Interaction.kind == "text_in")).all() == []
+        assert session.exec(select(ConversationState)).all() == []
+    status, answered = edith.post("/twilio/sms", form)  # Twilio's retry
+    assert status == 200 and "PIN" in answered and len(turns) == 2
+    assert edith.post("/twilio/sms", form) == (200, answered)  # and again: as before
+    with Session(demo_runtime.engine) as session:
+        [event] = session.exec(select(InboundEvent)).all()
+        assert event.response == answered and event.processed_at is not None
+        assert len(session.exec(select(Interaction).where(
+            Interaction.kind == "text_in")).all()) == 1
+        assert session.exec(select(ConversationState)).one().turn == 1
+    assert len(turns) == 2
+
+
+def test_a_retry_arriving_during_the_turn_waits_for_it_and_gets_its_answer(
+        phone, demo_runtime, monkeypatch):
+    """Twilio retries a text whose answer is slow: the retry waits for the first turn's
+    commit (the stored request's key holds it back) and answers as it did, acting once."""
+    import threading
+    import time
+
+    from bot.inbound import conversation
+
+    real_run, turns, running = conversation._run, [], threading.Event()
+
+    def slow(*args):
+        running.set()
+        answer = real_run(*args)
+        time.sleep(0.5)  # still in the turn's transaction when the retry comes
+        turns.append(answer)
+        return answer
+
+    monkeypatch.setattr(conversation, "_run", slow)
+    edith = phone(EDITH)
+    form = {"MessageSid": "SM" + "6" * 32, "AccountSid": "AC" + "0" * 32, "From": EDITH,
+            "To": demo_runtime.settings.twilio_phone_number, "Body": "Any news?"}
+    first: dict = {}
+    sender = threading.Thread(target=lambda: first.update(answer=edith.post("/twilio/sms",
+                                                                              form)))
+    sender.start()
+    assert running.wait(10)
+    retry = edith.post("/twilio/sms", form)
+    sender.join(10)
+    assert retry == first["answer"] and retry[0] == 200 and "PIN" in retry[1]
+    assert len(turns) == 1
+    with Session(demo_runtime.engine) as session:
+        assert len(session.exec(select(Interaction).where(
+            Interaction.kind == "text_in")).all()) == 1
 
 
 def test_stop_is_recorded_and_an_open_case_raises_an_action(phone, demo_runtime):

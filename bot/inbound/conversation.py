@@ -1,11 +1,11 @@
 """One inbound text or call step, from Twilio's form to what we answer.
 
-1. The request is stored (its own commit) before anything acts on it. Its key is the
-   MessageSid, or the CallSid plus the turn number carried in our action URLs, so a
-   Twilio retry finds the stored answer and gets it again instead of acting twice,
-   while a deliberate repeat (`*`) arrives with a new turn number and is answered.
-2. In one transaction: load the conversation, run the engine, carry out its effects,
-   save the conversation and the answer.
+In one transaction: store the request, load the conversation, run the engine, carry out
+its effects, save the conversation and the answer. The request's key is the MessageSid,
+or the CallSid plus the turn number carried in our action URLs, so a Twilio retry finds
+the stored answer and gets it again instead of acting twice, while a deliberate repeat
+(`*`) arrives with a new turn number and is answered. If the turn fails, the request is
+still kept, in a transaction of its own, unanswered: a retry runs the turn again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -53,7 +54,7 @@ class Inbound:
             return f"sms:{self.sid}"
         return f"voice:{self.sid}:{self.turn}"
 
-    @property
+    @cached_property  # read a dozen times a turn; parsing a number is not free
     def number(self) -> str | None:
         """The caller's E.164 number, or None when withheld or not a phone number."""
         if is_withheld(self.raw_from):
@@ -101,19 +102,24 @@ class Flows:
 
 
 def process(runtime: Runtime, inbound: Inbound, render: Renderer) -> str:
-    """Store, run and answer one inbound step; a Twilio retry gets the same answer."""
-    stored = _store(runtime, inbound)
-    if stored is not None:
-        log.info("%s retried: answering as before", inbound.key.split(":")[0])
-        return stored
+    """Store, run and answer one inbound step; a Twilio retry gets the same answer.
+
+    One transaction, one commit. A turn that fails rolls back everything it did, and the
+    request is then stored on its own (see `_keep`), so nothing Twilio sent is lost."""
     flows = Flows.get(str(runtime.settings.flows_path))
-    with runtime.session() as session:
-        event = session.exec(select(InboundEvent).where(InboundEvent.key == inbound.key)
-                             .with_for_update()).one()
-        if event.response is not None:  # a concurrent retry finished first
-            return event.response
-        response = _run(session, runtime, inbound, flows, render)
-        event.response, event.processed_at = response, runtime.now()
+    try:
+        with runtime.session() as session:
+            event_id, answered = _store(session, runtime, inbound)
+            if answered is not None:
+                log.info("%s retried: answering as before", inbound.key.split(":")[0])
+                return answered
+            response = _run(session, runtime, inbound, flows, render)
+            table = InboundEvent.__table__
+            session.execute(sa.update(table).where(table.c.id == event_id).values(
+                response=response, processed_at=runtime.now()))
+    except Exception:
+        _keep(runtime, inbound)
+        raise
     return response
 
 
@@ -136,23 +142,40 @@ def redact(params: dict) -> dict:
     return kept
 
 
-def _store(runtime: Runtime, inbound: Inbound) -> str | None:
-    """Keep the request before acting on it; return the stored answer of a retry.
+def _store(session: Session, runtime: Runtime, inbound: Inbound) -> tuple[int, str | None]:
+    """Keep the request before acting on it: its row's id, and the answer already given
+    to it (None for a new request, or one whose turn failed before).
 
-    One statement: INSERT ... ON CONFLICT DO NOTHING on the key (PostgreSQL and SQLite
-    both have it), so a first request is one round trip and a retry finds its row."""
+    INSERT ... ON CONFLICT DO NOTHING on the key (PostgreSQL and SQLite both have it): a
+    first request is one round trip. A retry arriving while the first is still running
+    waits here for it (the key's uniqueness makes it), then finds its answer; the row is
+    locked, so two retries of a failed turn run it once."""
     table = InboundEvent.__table__
-    with runtime.session() as session:
-        insert = _insert_for(session)(table).values(
-            key=inbound.key, channel=inbound.channel, number=inbound.number or "",
-            params=redact(inbound.params), received_at=runtime.now())
-        stored = session.execute(insert.on_conflict_do_nothing(index_elements=["key"])
-                                 .returning(table.c.id)).first()
-        if stored is None:  # a retry (or a concurrent one: process() waits on its row lock)
-            return session.execute(sa.select(table.c.response).where(
-                table.c.key == inbound.key)).scalar()
-    log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
-    return None
+    stored = session.execute(_insert_for(session)(table).values(
+        key=inbound.key, channel=inbound.channel, number=inbound.number or "",
+        params=redact(inbound.params), received_at=runtime.now())
+        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)).first()
+    if stored is not None:
+        log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
+        return stored.id, None
+    earlier = session.execute(sa.select(table.c.id, table.c.response).where(
+        table.c.key == inbound.key).with_for_update()).one()
+    return earlier.id, earlier.response
+
+
+def _keep(runtime: Runtime, inbound: Inbound) -> None:
+    """The turn failed and took the stored request with it: store the request alone. If
+    the database cannot take even that (it is down), the webhook's error handler keeps
+    a text in Redis (webhooks/errors.py)."""
+    try:
+        with runtime.session() as session:
+            _store(session, runtime, inbound)
+    except Exception as again:  # the turn's own error is the one to report
+        log.error("%s could not be stored after its turn failed (%s)",
+                  inbound.key.split(":")[0], type(again).__name__)
+    else:
+        log.warning("%s from %s: the turn failed; the request is kept, unanswered",
+                    inbound.key.split(":")[0], mask(inbound.number))
 
 
 def _insert_for(session: Session):
