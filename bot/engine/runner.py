@@ -6,8 +6,6 @@ read from a clock or chance. See flows/README.md for the order a step runs in.
 
 from __future__ import annotations
 
-import copy
-
 from jinja2 import TemplateError
 
 from . import effects as fx
@@ -15,7 +13,7 @@ from . import settings, templates
 from .actions import PIN_TYPED, REGISTRY, ActionCall
 from .commands import match_command
 from .errors import NotDisclosed
-from .io import Input, Pause, State, reply_from_dict
+from .io import Input, Pause, State, plain, reply_from_dict
 from .matching import as_key, best_phrase, digits_in, looks_like_pin, normalise, yes_or_no
 from .model import Flow, Option, Step
 from .output import Output
@@ -35,10 +33,8 @@ def advance(flow: Flow, state, inp: Input, context, *, fresh: Flow | None = None
     """
     if state is None:
         st = State(flow=flow.name)
-    elif isinstance(state, dict):
-        st = State.from_dict(copy.deepcopy(state))
-    else:
-        st = copy.deepcopy(state)
+    else:  # a copy: the caller's state is never changed (plain data, rebuilt cheaply)
+        st = State.from_dict(plain(state))
     turn = Turn(flow, st, context, fresh=fresh)
     turn.handle(inp)
     return turn.finish()
