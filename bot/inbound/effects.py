@@ -22,7 +22,6 @@ from bot.models import (
     Channel,
     Direction,
     FeedbackAnswer,
-    Interaction,
     OptOut,
     Person,
     Representative,
@@ -118,7 +117,8 @@ def _today(turn: Turn):
     return turn.now.astimezone(turn.settings.tz).date()
 
 
-def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> Interaction:
+def _audit(turn: Turn, kind: str, ids: dict, summary: str = "") -> int:
+    """The entry's id."""
     source, _, rest = turn.event_key.partition(":")
     sid = rest.split(":")[0][:64] if source in ("sms", "voice") else ""  # Twilio's sid
     return record_interaction(turn.session, kind=kind, direction=Direction.INBOUND,
@@ -154,7 +154,8 @@ def _message(turn: Turn, effect: fx.RecordMessage, index: int, _d) -> None:
                  today=_today(turn), dedupe_key=f"message/{turn.event_key}/{index}")
     left = _audit(turn, "message_left", ids, content)
     if effect.recording_url:
-        recordings.keep(turn.session, left, effect.recording_url, effect.seconds)
+        recordings.keep(turn.session, left, ids["case_id"], effect.recording_url,
+                        effect.seconds)
 
 
 def _connect(turn: Turn, effect: fx.ConnectPerson, _i, directions: CallDirections) -> None:
@@ -246,12 +247,12 @@ def _disclosed(turn: Turn, effect: fx.Disclosed, _i, _d) -> None:
     ids = _who(effect)
     if not ids["case_id"] or not effect.fields:
         return
-    entry = record_interaction(
+    entry_id = record_interaction(
         turn.session, kind="disclosure", direction=Direction.OUTBOUND, channel=turn.channel,
         number=turn.number or "", summary=", ".join(effect.fields), actor="line", **ids)
     kind, recipient = (("representative", ids["representative_id"])
                        if ids["representative_id"] else ("person", ids["person_id"]))
-    record_disclosures(turn.session, entry, case_id=ids["case_id"], fields=effect.fields,
+    record_disclosures(turn.session, entry_id, case_id=ids["case_id"], fields=effect.fields,
                        recipient_kind=kind, recipient_id=recipient,
                        channel=Channel(effect.channel))
 

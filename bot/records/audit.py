@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.models import Channel, Direction, Disclosure, Interaction
+from bot.models import Channel, Direction, Disclosure, Interaction, utcnow
+
+# The audit trail is written on every turn and read back by nobody in the same session:
+# plain INSERTs, without an ORM object (and its validation and unit of work) per row.
+_INTERACTION = Interaction.__table__
+_DISCLOSURE = Disclosure.__table__
 
 
 def record_interaction(
@@ -22,33 +28,29 @@ def record_interaction(
     summary: str = "",
     actor: str = "system",
     twilio_sid: str = "",
-) -> Interaction:
-    """Add one audit entry to the session (committed with the change it records)."""
-    entry = Interaction(
+) -> int:
+    """Write one audit entry in the session's transaction (committed with the change it
+    records); returns its id. The id is taken now, so entries are numbered in the order
+    they were written within a transaction (the timeline's seq follows commits)."""
+    return session.execute(sa.insert(_INTERACTION).values(
         kind=kind, direction=direction, channel=channel, case_id=case_id, person_id=person_id,
         representative_id=representative_id, number=number, summary=summary, actor=actor,
-        twilio_sid=twilio_sid,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+        twilio_sid=twilio_sid, created_at=utcnow()).returning(_INTERACTION.c.id)).scalar_one()
 
 
 def record_disclosures(
     session: Session,
-    interaction: Interaction,
+    interaction_id: int,
     *,
     case_id: int,
     fields: Iterable[str],
     recipient_kind: str,
     recipient_id: int,
     channel: Channel,
-) -> list[Disclosure]:
+) -> None:
     """Record that each field of a case was told to one recipient, one row per field."""
-    rows = [
-        Disclosure(interaction_id=interaction.id, case_id=case_id, field=field,
-                   recipient_kind=recipient_kind, recipient_id=recipient_id, channel=channel)
-        for field in sorted(set(fields))
-    ]
-    session.add_all(rows)
-    return rows
+    rows = [{"interaction_id": interaction_id, "case_id": case_id, "field": field,
+             "recipient_kind": recipient_kind, "recipient_id": recipient_id,
+             "channel": channel, "created_at": utcnow()} for field in sorted(set(fields))]
+    if rows:
+        session.execute(sa.insert(_DISCLOSURE), rows)

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.delivery.twilio_http import redirect_url
-from bot.models import Interaction, Recording, utcnow
+from bot.models import Recording, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,10 @@ class RecordingUnavailable(RuntimeError):
     """Our copy is not stored and Twilio did not give it just now; the message says why."""
 
 
-def keep(session: Session, interaction: Interaction, url: str, seconds: int) -> Recording | None:
-    """Note a message left at Twilio's `url`; None if `url` is not a Twilio recording."""
+def keep(session: Session, interaction_id: int, case_id: int | None, url: str,
+         seconds: int) -> Recording | None:
+    """Note a message left at Twilio's `url`, on the timeline entry `interaction_id` (of
+    the case `case_id`, if any); None if `url` is not a Twilio recording."""
     found = _TWILIO_RECORDING.match(url or "")
     if found is None:
         if url:
@@ -43,7 +45,7 @@ def keep(session: Session, interaction: Interaction, url: str, seconds: int) -> 
     existing = session.exec(select(Recording).where(Recording.twilio_sid == sid)).first()
     if existing is not None:  # Twilio retried the callback
         return existing
-    recording = Recording(interaction_id=interaction.id, case_id=interaction.case_id,
+    recording = Recording(interaction_id=interaction_id, case_id=case_id,
                           twilio_sid=sid, twilio_url=url, seconds=seconds)
     session.add(recording)
     session.flush()
