@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cached_property
+from functools import cache, cached_property
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -34,6 +34,16 @@ log = logging.getLogger(__name__)
 ENTRY_FLOW = "welcome"
 NO_NUMBER_FLOW = "no_number"  # a text from a sender without a real number
 VOICE_STATE_HOURS = 24  # a call's state is kept a day for the audit, then may be cleared
+
+# Built once (every turn runs these), the values bound at each call.
+_CONVERSATION_LOCKED = (select(ConversationState)
+                        .where(ConversationState.key == sa.bindparam("key")).with_for_update())
+_EVENT = InboundEvent.__table__
+_EARLIER_EVENT = (sa.select(_EVENT.c.id, _EVENT.c.response)
+                  .where(_EVENT.c.key == sa.bindparam("key")).with_for_update())
+_ANSWERED = (sa.update(_EVENT).where(_EVENT.c.id == sa.bindparam("event_id"))
+             .values(response=sa.bindparam("response"),
+                     processed_at=sa.bindparam("processed_at")))
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,8 @@ def process(runtime: Runtime, inbound: Inbound, render: Renderer) -> str:
                 log.info("%s retried: answering as before", inbound.key.split(":")[0])
                 return answered
             response = _run(session, runtime, inbound, flows, render)
-            table = InboundEvent.__table__
-            session.execute(sa.update(table).where(table.c.id == event_id).values(
-                response=response, processed_at=runtime.now()))
+            session.execute(_ANSWERED, {"event_id": event_id, "response": response,
+                                        "processed_at": runtime.now()})
     except Exception:
         _keep(runtime, inbound)
         raise
@@ -150,16 +159,13 @@ def _store(session: Session, runtime: Runtime, inbound: Inbound) -> tuple[int, s
     first request is one round trip. A retry arriving while the first is still running
     waits here for it (the key's uniqueness makes it), then finds its answer; the row is
     locked, so two retries of a failed turn run it once."""
-    table = InboundEvent.__table__
-    stored = session.execute(_insert_for(session)(table).values(
-        key=inbound.key, channel=inbound.channel, number=inbound.number or "",
-        params=redact(inbound.params), received_at=runtime.now())
-        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)).first()
+    stored = session.execute(_store_statement(session.get_bind().dialect.name), {
+        "key": inbound.key, "channel": inbound.channel, "number": inbound.number or "",
+        "params": redact(inbound.params), "received_at": runtime.now()}).first()
     if stored is not None:
         log.info("%s from %s stored", inbound.key.split(":")[0], mask(inbound.number))
         return stored.id, None
-    earlier = session.execute(sa.select(table.c.id, table.c.response).where(
-        table.c.key == inbound.key).with_for_update()).one()
+    earlier = session.execute(_EARLIER_EVENT, {"key": inbound.key}).one()
     return earlier.id, earlier.response
 
 
@@ -178,11 +184,14 @@ def _keep(runtime: Runtime, inbound: Inbound) -> None:
                     inbound.key.split(":")[0], mask(inbound.number))
 
 
-def _insert_for(session: Session):
+@cache
+def _store_statement(dialect: str):
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(_EVENT).values({name: sa.bindparam(name) for name in (
+        "key", "channel", "number", "params", "received_at")})
+        .on_conflict_do_nothing(index_elements=["key"]).returning(_EVENT.c.id))
 
 
 def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Renderer) -> str:
@@ -238,8 +247,7 @@ def _conversation(session: Session, inbound: Inbound, now):
     """The stored conversation, or a fresh one; a text conversation forgets its PIN after
     the verification window, so a phone left lying about cannot be read later."""
     key = inbound.conversation_key
-    locked = select(ConversationState).where(ConversationState.key == key).with_for_update()
-    row = session.exec(locked).first()
+    row = session.exec(_CONVERSATION_LOCKED, params={"key": key}).first()
     if row is None:
         try:
             with session.begin_nested():  # two first texts may arrive at the same moment
@@ -248,7 +256,8 @@ def _conversation(session: Session, inbound: Inbound, now):
                                               state={}))
         except sa.exc.IntegrityError:
             pass  # the other one created it: wait for it below, then carry on after it
-        row = session.exec(locked.execution_options(populate_existing=True)).one()
+        row = session.exec(_CONVERSATION_LOCKED, params={"key": key},
+                           execution_options={"populate_existing": True}).one()
         return row
     if inbound.channel == Channel.SMS:
         _forget_lapsed(row, now)

@@ -52,6 +52,17 @@ class PinCheck:
     just_locked: bool = False
 
 
+# Every turn asks these: built once, with the number bound at each call, so SQLAlchemy
+# neither builds the statement again nor works out its cache key (half a query's cost).
+_PEOPLE_AT = (select(Person).join(PersonPhone, PersonPhone.person_id == Person.id)
+              .where(PersonPhone.number == sa.bindparam("number"), Person.deceased.is_(False))
+              .order_by(Person.id))
+_REPRESENTATIVES_AT = (select(Representative)
+                       .where(Representative.number == sa.bindparam("number"))
+                       .order_by(Representative.id))
+_GUARD_LOCKED = select(PinGuard).where(PinGuard.number == sa.bindparam("key")).with_for_update()
+
+
 def candidates_for_number(session: Session, number: str | None,
                           keep: list | None = None) -> list[Candidate]:
     """People whose numbers include `number`, and representatives with that number (the
@@ -61,11 +72,8 @@ def candidates_for_number(session: Session, number: str | None,
     memo = known(session)
     if memo is not None and number in memo.at_number:  # a sweep read its whole chunk's
         return [candidate_of(record) for record in memo.at_number[number]]
-    people = session.exec(select(Person).join(PersonPhone, PersonPhone.person_id == Person.id)
-                          .where(PersonPhone.number == number, Person.deceased.is_(False))
-                          .order_by(Person.id)).all()
-    reps = session.exec(select(Representative).where(Representative.number == number)
-                        .order_by(Representative.id)).all()
+    people = session.exec(_PEOPLE_AT, params={"number": number}).all()
+    reps = session.exec(_REPRESENTATIVES_AT, params={"number": number}).all()
     if keep is not None:
         keep.extend([*people, *reps])
     return [_person(p) for p in people] + [_representative(r) for r in reps]
@@ -175,15 +183,15 @@ def _guards(session: Session, keys: list[str]) -> dict[str, PinGuard]:
 
 def _guard(session: Session, key: str) -> PinGuard:
     """The guard row, locked: parallel calls from one number must not lose a failure."""
-    locked = select(PinGuard).where(PinGuard.number == key).with_for_update()
-    guard = session.exec(locked).first()
+    guard = session.exec(_GUARD_LOCKED, params={"key": key}).first()
     if guard is None:
         try:
             with session.begin_nested():
                 session.add(PinGuard(number=key))
         except sa.exc.IntegrityError:
             pass  # another call created it a moment ago
-        guard = session.exec(locked.execution_options(populate_existing=True)).one()
+        guard = session.exec(_GUARD_LOCKED, params={"key": key},
+                             execution_options={"populate_existing": True}).one()
     return guard
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -51,6 +52,20 @@ def parse_id(who_id: str | None) -> tuple[str, int] | None:
     if kind in ("person", "representative") and number.isdigit():
         return kind, int(number)
     return None
+
+
+# Built once (turns ask these again and again), the values bound at each call.
+_OPTED_OUT = select(OptOut).where(OptOut.number == sa.bindparam("number"))
+_NUMBERS_OF = (select(PersonPhone).where(PersonPhone.person_id == sa.bindparam("person_id"))
+               .order_by(PersonPhone.is_primary.desc(), PersonPhone.id))
+_CASES_OF = (select(Case).where(Case.person_id == sa.bindparam("person_id"))
+             .order_by(Case.opened_at.desc(), Case.id.desc()))
+_LAST_CONTACT = {  # by whether it is a person's (else a representative's)
+    is_person: select(Interaction).where(
+        (Interaction.person_id if is_person else Interaction.representative_id)
+        == sa.bindparam("id"), Interaction.kind.in_(("message_left", "callback_request")))
+    .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+    for is_person in (True, False)}
 
 
 class LineContext(EffectActions):
@@ -112,8 +127,8 @@ class LineContext(EffectActions):
         number = self.caller_number
         memo = known(self.session)
         opted_out = bool(number and (number in memo.opted_out if memo is not None else
-                                     self.session.exec(select(OptOut).where(
-                                         OptOut.number == number)).first()))
+                                     self.session.exec(_OPTED_OUT, params={
+                                         "number": number}).first()))
         return Identity(number=number,
                         candidates=tuple(f"{c.kind}:{c.id}" for c in self._candidates),
                         number_is_mobile=bool(number and is_mobile(number)),
@@ -230,8 +245,7 @@ class LineContext(EffectActions):
         memo = known(self.session)
         if memo is not None and person_id in memo.phones:
             return [p.number for p in memo.phones[person_id]]
-        rows = self.session.exec(select(PersonPhone).where(PersonPhone.person_id == person_id)
-                                 .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)).all()
+        rows = self.session.exec(_NUMBERS_OF, params={"person_id": person_id}).all()
         return [r.number for r in rows]
 
     def _case_of(self, person_id: int) -> Case | None:
@@ -240,8 +254,7 @@ class LineContext(EffectActions):
         if memo is not None and person_id in memo.cases:  # a sweep read them already
             return memo.cases[person_id]
         if person_id not in self._cases:
-            cases = self.session.exec(select(Case).where(Case.person_id == person_id)
-                                      .order_by(Case.opened_at.desc(), Case.id.desc())).all()
+            cases = self.session.exec(_CASES_OF, params={"person_id": person_id}).all()
             self._held.extend(cases)
             self._cases[person_id] = next((c for c in cases if not c.is_closed),
                                           cases[0] if cases else None)
@@ -310,12 +323,8 @@ class LineContext(EffectActions):
         parsed = parse_id(who.id)
         if parsed is None:
             return None
-        column = Interaction.person_id if parsed[0] == "person" \
-            else Interaction.representative_id
-        last = self.session.exec(
-            select(Interaction).where(column == parsed[1],
-                                      Interaction.kind.in_(("message_left", "callback_request")))
-            .order_by(Interaction.created_at.desc(), Interaction.id.desc())).first()
+        last = self.session.exec(_LAST_CONTACT[parsed[0] == "person"],
+                                 params={"id": parsed[1]}).first()
         if last is None:
             return None
         kind = "message" if last.kind == "message_left" else "callback"

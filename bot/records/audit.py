@@ -13,6 +13,7 @@ from bot.models import Channel, Direction, Disclosure, Interaction, utcnow
 # plain INSERTs, without an ORM object (and its validation and unit of work) per row.
 _INTERACTION = Interaction.__table__
 _DISCLOSURE = Disclosure.__table__
+_ADD_INTERACTION = sa.insert(_INTERACTION).returning(_INTERACTION.c.id)
 
 
 def record_interaction(
@@ -32,10 +33,11 @@ def record_interaction(
     """Write one audit entry in the session's transaction (committed with the change it
     records); returns its id. The id is taken now, so entries are numbered in the order
     they were written within a transaction (the timeline's seq follows commits)."""
-    return session.execute(sa.insert(_INTERACTION).values(
-        kind=kind, direction=direction, channel=channel, case_id=case_id, person_id=person_id,
-        representative_id=representative_id, number=number, summary=summary, actor=actor,
-        twilio_sid=twilio_sid, created_at=utcnow()).returning(_INTERACTION.c.id)).scalar_one()
+    return session.execute(_ADD_INTERACTION, {
+        "kind": kind, "direction": direction, "channel": channel, "case_id": case_id,
+        "person_id": person_id, "representative_id": representative_id, "number": number,
+        "summary": summary, "actor": actor, "twilio_sid": twilio_sid,
+        "created_at": utcnow()}).scalar_one()
 
 
 def record_disclosures(
