@@ -28,8 +28,9 @@ must get 403 from both apps.
 The baseline (benchmarks/webhooks_baseline.py) validates the signature with twilio's
 RequestValidator and answers a fixed TwiML text, on 2 sync workers. The floor
 (benchmarks/webhooks_floor.py) does the same after the least a webhook that loses nothing
-must do on PostgreSQL, with plain psycopg: store the request and commit, then read the
-number's conversation locked, write it one turn on and commit. Its ratio to the baseline
+must do on PostgreSQL, with plain psycopg, in one transaction as Caseline does: store the
+request, read the number's conversation locked, write it one turn on, store the answer and
+commit. Its ratio to the baseline
 is the ceiling of Caseline's on this machine. Caseline runs as
 production does (`caseline serve`, CASELINE_ENV=production, PostgreSQL and Redis) with 2
 workers of the model given by --caseline-worker: `sync` or `gthread:THREADS` (gunicorn's

@@ -3,9 +3,10 @@ Caseline's promises about every request, with none of Caseline's own code.
 
 Like the baseline it checks the X-Twilio-Signature with twilio's RequestValidator and
 answers a fixed TwiML text. Before answering it does what any line that loses nothing must
-do on PostgreSQL: it stores the request and commits (a turn that fails can be replayed),
-then reads the number's conversation locked, writes it back one turn on, and commits (two
-webhooks for one number never both start from the same state). Plain psycopg, one
+do on PostgreSQL, in one transaction as Caseline does: it stores the request (a retry is
+answered from it), reads the number's conversation locked (two webhooks for one number
+never both start from the same state), writes it back one turn on, stores the answer with
+the request, and commits. Plain psycopg, one
 connection a worker, no ORM, no conversation flow, no Redis: no Caseline can be faster on
 this machine than this, so its ratio to the baseline is the ceiling of Caseline's.
 
@@ -27,7 +28,7 @@ from webhooks_baseline import ANSWER, require_signature
 TABLES = """
 CREATE TABLE IF NOT EXISTS floor_request (
     id serial PRIMARY KEY, sid text NOT NULL UNIQUE, form jsonb NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now());
+    received_at timestamptz NOT NULL DEFAULT now(), answer text);
 CREATE TABLE IF NOT EXISTS floor_conversation (
     key text PRIMARY KEY, turn integer NOT NULL, state jsonb NOT NULL,
     updated_at timestamptz NOT NULL);
@@ -53,10 +54,10 @@ def create_app(auth_token: str, public_url: str, database_url: str) -> Flask:
         sid = request.headers.get("I-Twilio-Idempotency-Token") or f"{url}#{form}"
         key = f"{'sms' if 'MessageSid' in form else 'voice'}:{form.get('From', '')}"
         conn = db()
-        with conn.transaction():  # the stored request
-            conn.execute("INSERT INTO floor_request (sid, form) VALUES (%s, %s) "
-                         "ON CONFLICT (sid) DO NOTHING", (sid, json.dumps(form)))
-        with conn.transaction():  # the turn
+        with conn.transaction():  # the stored request and the turn: one commit
+            stored = conn.execute("INSERT INTO floor_request (sid, form) VALUES (%s, %s) "
+                                  "ON CONFLICT (sid) DO NOTHING RETURNING id",
+                                  (sid, json.dumps(form))).fetchone()
             row = conn.execute("SELECT turn, state FROM floor_conversation WHERE key = %s "
                                "FOR UPDATE", (key,)).fetchone()
             turn = (row[0] if row else 0) + 1
@@ -65,6 +66,9 @@ def create_app(auth_token: str, public_url: str, database_url: str) -> Flask:
                          "VALUES (%s, %s, %s, now()) ON CONFLICT (key) DO UPDATE SET "
                          "turn = excluded.turn, state = excluded.state, "
                          "updated_at = excluded.updated_at", (key, turn, state))
+            if stored:
+                conn.execute("UPDATE floor_request SET answer = %s WHERE id = %s",
+                             (ANSWER, stored[0]))
         return Response(ANSWER, status=200, mimetype="text/xml")
 
     @app.get("/healthz")

@@ -81,8 +81,11 @@ def prefetch(session: Session, cases: list[Case]) -> Known:
                                                                     their_cases}))))
     teams = list(session.exec(select(Team).where(Team.id.in_({w.team_id for w in workers}))))
     conversations = {f"sms:{n}": None for n in numbers}
+    # Locked in key order: two chunks sharing numbers (a couple's landline) then wait for
+    # each other instead of each holding a row the other wants (a deadlock, and a retry).
     for row in session.exec(select(ConversationState).where(
-            ConversationState.key.in_(list(conversations))).with_for_update()):
+            ConversationState.key.in_(list(conversations)))
+            .order_by(ConversationState.key).with_for_update()):
         conversations[row.key] = row
     memo = Known(at_number={n: [] for n in numbers}, cases={},
                  opted_out=set(session.exec(select(OptOut.number))),

@@ -6,6 +6,8 @@ general numbers (settings `LINE_*`), which are right for every team.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlmodel import Session
 
 from bot.config import Settings, parse_clock
@@ -15,13 +17,19 @@ from bot.records.team_cache import get_team
 
 
 def front_door(settings: Settings) -> Team:
-    """The line's general numbers and hours, shaped as a team (never stored)."""
-    return Team(ref="line", name=settings.organisation_name,
-                duty_number=normalise(settings.line_duty_number),
-                out_of_hours_number=normalise(settings.line_out_of_hours_number),
-                office_days=settings.line_office_days,
-                office_opens=parse_clock(settings.line_office_opens),
-                office_closes=parse_clock(settings.line_office_closes))
+    """The line's general numbers and hours, shaped as a team (never stored, never changed:
+    one for each set of settings, since every turn before a PIN asks for it)."""
+    return _front_door(settings.organisation_name, settings.line_duty_number,
+                       settings.line_out_of_hours_number, settings.line_office_days,
+                       settings.line_office_opens, settings.line_office_closes)
+
+
+@lru_cache(maxsize=8)
+def _front_door(name: str, duty: str, out_of_hours: str, days: str, opens: str,
+                closes: str) -> Team:
+    return Team(ref="line", name=name, duty_number=normalise(duty),
+                out_of_hours_number=normalise(out_of_hours), office_days=days,
+                office_opens=parse_clock(opens), office_closes=parse_clock(closes))
 
 
 def team_of(session: Session, case: Case | None) -> Team | None:
