@@ -119,6 +119,18 @@ def _sequence_key(mapper) -> tuple[sa.Column | None, str | None]:
     return column, mapper.get_property_by_column(column).key
 
 
+def among(session: Session, column, values) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter however
+    many values, so a chunk's read of 500 ids is one short statement that psycopg and
+    PostgreSQL parse once, not a statement of 500 placeholders parsed every time."""
+    values = list(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
+
+
 @contextmanager
 def session_scope(engine: sa.Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""

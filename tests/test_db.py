@@ -161,3 +161,31 @@ def test_rows_of_a_failed_big_flush_can_be_added_again(engine):
         wanted = sorted([r.number for r in rows] + ["+447700900150"])
     with Session(engine) as session:
         assert sorted(session.exec(select(OptOut.number)).all()) == wanted
+
+
+def test_among_finds_the_rows_of_many_values_in_one_short_statement(engine, backend):
+    """`db.among` is IN on SQLite and = ANY(array) on PostgreSQL: the same rows, for ids
+    and for strings, none for no values, and on PostgreSQL one parameter for 600."""
+    with Session(engine) as session:
+        session.add_all([Team(ref=f"T-{n}", name=f"Team {n}", duty_number="+441134960000",
+                              out_of_hours_number="+441134960999") for n in range(30)])
+        session.commit()
+        ids = session.exec(select(Team.id).order_by(Team.id)).all()
+        statements = []
+
+        def sent(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", sent)
+        try:
+            by_id = session.exec(select(Team.ref).where(
+                db.among(session, Team.id, [*ids[:5], *range(10**6, 10**6 + 595)]))).all()
+            by_ref = session.exec(select(Team.id).where(
+                db.among(session, Team.ref, {"T-7", "T-29", "T-none"}))).all()
+            nothing = session.exec(select(Team.id).where(db.among(session, Team.id, []))).all()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", sent)
+    assert sorted(by_id) == sorted(f"T-{n}" for n in range(5))
+    assert sorted(by_ref) == sorted([ids[7], ids[29]]) and nothing == []
+    if backend == "postgresql":
+        assert "ANY" in statements[0] and statements[0].count("%(") == 1

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from sqlmodel import Session, select
 
+from bot.db import among
 from bot.models import (
     Case,
     ConversationState,
@@ -58,33 +59,36 @@ def known(session: Session) -> Known | None:
 def prefetch(session: Session, cases: list[Case]) -> Known:
     """Read, in a few queries, what the turns for these cases will ask."""
     person_ids = sorted({c.person_id for c in cases})
-    people = list(session.exec(select(Person).where(Person.id.in_(person_ids))))
-    phones = list(session.exec(select(PersonPhone).where(PersonPhone.person_id.in_(person_ids))
-                               .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)))
+    people = list(session.exec(select(Person).where(among(session, Person.id, person_ids))))
+    phones = list(session.exec(select(PersonPhone).where(
+        among(session, PersonPhone.person_id, person_ids))
+        .order_by(PersonPhone.is_primary.desc(), PersonPhone.id)))
     reps = list(session.exec(select(Representative).where(
-        Representative.person_id.in_(person_ids)).order_by(Representative.id)))
+        among(session, Representative.person_id, person_ids)).order_by(Representative.id)))
     numbers = sorted({p.number for p in phones} | {r.number for r in reps})
     # Everyone else at those numbers too (a couple's landline, a son for both parents):
     # only what tells them apart, since a number may be shared by many (a care home's).
     at_numbers = list(session.exec(select(
         Person.id, Person.ref, Person.first_name, Person.pin_hash, PersonPhone.number).join(
         PersonPhone, PersonPhone.person_id == Person.id).where(
-        PersonPhone.number.in_(numbers), Person.deceased.is_(False)).order_by(Person.id)))
+        among(session, PersonPhone.number, numbers), Person.deceased.is_(False))
+        .order_by(Person.id)))
     reps_at = list(session.exec(select(Representative).where(
-        Representative.number.in_(numbers)).order_by(Representative.id)))
+        among(session, Representative.number, numbers)).order_by(Representative.id)))
     # The cases of the chunk's people and of their representatives' people; another
     # person's at a shared number is read only if a turn asks (LineContext._case_of).
-    their_cases = list(session.exec(select(Case).where(Case.person_id.in_(
-        person_ids + [r.person_id for r in reps_at]))
+    their_cases = list(session.exec(select(Case).where(among(
+        session, Case.person_id, person_ids + [r.person_id for r in reps_at]))
         .order_by(Case.opened_at.desc(), Case.id.desc())))
-    workers = list(session.exec(select(Worker).where(Worker.id.in_({c.worker_id for c in
-                                                                    their_cases}))))
-    teams = list(session.exec(select(Team).where(Team.id.in_({w.team_id for w in workers}))))
+    workers = list(session.exec(select(Worker).where(among(
+        session, Worker.id, {c.worker_id for c in their_cases}))))
+    teams = list(session.exec(select(Team).where(among(
+        session, Team.id, {w.team_id for w in workers}))))
     conversations = {f"sms:{n}": None for n in numbers}
     # Locked in key order: two chunks sharing numbers (a couple's landline) then wait for
     # each other instead of each holding a row the other wants (a deadlock, and a retry).
     for row in session.exec(select(ConversationState).where(
-            ConversationState.key.in_(list(conversations)))
+            among(session, ConversationState.key, conversations))
             .order_by(ConversationState.key).with_for_update()):
         conversations[row.key] = row
     memo = Known(at_number={n: [] for n in numbers}, cases={},
@@ -104,7 +108,7 @@ def prefetch(session: Session, cases: list[Case]) -> Known:
         memo.cases[person_id] = next((c for c in theirs if not c.is_closed),
                                      theirs[0] if theirs else None)
     for case_id, key in session.exec(select(OutboxMessage.case_id, OutboxMessage.key).where(
-            OutboxMessage.case_id.in_([c.id for c in cases]))):
+            among(session, OutboxMessage.case_id, [c.id for c in cases]))):
         memo.outbox_keys[case_id].add(key)
     for phone in phones:
         memo.phones.setdefault(phone.person_id, []).append(phone)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.db import among
 from bot.delivery import outbox
 from bot.inbound.known import prefetch
 from bot.models import ActionUrgency, Case, OutboxMessage, Stage, Team, Worker
@@ -103,7 +104,7 @@ def _last_contacts(session: Session, cases: list[Case], since: datetime) -> dict
     if not cases:
         return {}
     rows = session.exec(select(OutboxMessage.case_id, sa.func.max(OutboxMessage.created_at))
-                        .where(OutboxMessage.case_id.in_([c.id for c in cases]),
+                        .where(among(session, OutboxMessage.case_id, [c.id for c in cases]),
                                OutboxMessage.purpose.in_(("check_in", "watchdog")),
                                OutboxMessage.created_at > since)
                         .group_by(OutboxMessage.case_id))
