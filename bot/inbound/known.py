@@ -41,6 +41,7 @@ class Known:
     representatives: dict[int, list[Representative]]  # person id -> in id order
     outbox_keys: dict[int, set[str]]  # case id -> keys of its outbox rows
     held: list = field(default_factory=list)  # the identity map is weak: keep them alive
+    mobile: dict[str, bool] = field(default_factory=dict)  # number -> takes texts (asked)
 
 
 class PersonAt(NamedTuple):

@@ -85,6 +85,7 @@ class LineContext(EffectActions):
         self._held: list = []
         self._cases: dict[int, Case | None] = {}
         self._services: dict[str | None, ServiceInfo] = {}
+        self._mobile: dict[str, bool] = {}
         self._candidates = ident.candidates_for_number(session, caller_number, keep=self._held)
         verified = self._verified_person()
         # Before the PIN the line's own language (the caller may choose another at the
@@ -131,7 +132,7 @@ class LineContext(EffectActions):
                                          "number": number}).first()))
         return Identity(number=number,
                         candidates=tuple(f"{c.kind}:{c.id}" for c in self._candidates),
-                        number_is_mobile=bool(number and is_mobile(number)),
+                        number_is_mobile=bool(number and self._is_mobile(number)),
                         opted_out=opted_out)
 
     def recipient(self) -> Verified | None:
@@ -223,7 +224,7 @@ class LineContext(EffectActions):
                 return None
             case = self._case_of(person.id)
             numbers = self._numbers(person.id)
-            mobile = next((n for n in numbers if is_mobile(n)), None)
+            mobile = next((n for n in numbers if self._is_mobile(n)), None)
             return Verified(id=f"person:{person.id}", kind="person",
                             first_name=person.first_name, about=person.first_name,
                             language=person.language or "en",
@@ -239,7 +240,16 @@ class LineContext(EffectActions):
                         first_name=rep.first_name, about=about,
                         case_id=str(case.id) if case else None,
                         relationship=rep.relationship, callback_number=rep.number,
-                        text_number=rep.number if is_mobile(rep.number) else None)
+                        text_number=rep.number if self._is_mobile(rep.number) else None)
+
+    def _is_mobile(self, number: str) -> bool:
+        """Whether a number takes texts, worked out once a turn (or, in a sweep, once a
+        chunk): telling it means parsing the number, and a turn asks several times."""
+        memo = known(self.session)
+        seen = memo.mobile if memo is not None else self._mobile
+        if number not in seen:
+            seen[number] = is_mobile(number)
+        return seen[number]
 
     def _numbers(self, person_id: int) -> list[str]:
         memo = known(self.session)
