@@ -143,6 +143,32 @@ def test_the_watchdog_fires_after_n_days_and_not_before(runtime):
     assert "not forgotten" in body
 
 
+def test_a_case_due_a_check_in_and_the_watchdog_hears_from_us_once(runtime, monkeypatch):
+    """A chunk job finds a case due both (a check-in period has passed, and no news for
+    the watchdog's days): the person gets the watchdog's text alone, and staff are told.
+    The next period's check-in still goes; the watchdog does not repeat itself."""
+    def at(moment):
+        monkeypatch.setattr("bot.clock.now", lambda: moment)  # when rows are written
+        return _at(runtime, moment)
+
+    _many_cases(at(NOON), count=1)  # opened 8 days before NOON, news at NOON
+    with Session(runtime.engine) as session:
+        case_id = session.exec(select(Case.id)).one()
+    both_due = NOON + timedelta(days=10)  # a check-in is due, and the watchdog
+    sweeps.chunk(at(both_due), case_id, case_id, both_due)
+    assert [r.purpose for r in _rows(runtime, channel=Channel.SMS)] == ["watchdog"]
+    with Session(runtime.engine) as session:
+        kinds = sorted(a.kind for a in session.exec(select(StaffAction)))
+    assert kinds == ["no_news", "no_news_manager"]
+    sweeps.chunk(at(both_due + timedelta(days=3)), case_id, case_id, both_due
+                 + timedelta(days=3))  # the same period, the same quiet spell: nothing
+    assert len(_rows(runtime)) == 1
+    next_period = both_due + timedelta(days=7)
+    sweeps.chunk(at(next_period), case_id, case_id, next_period)
+    assert [r.purpose for r in _rows(runtime, channel=Channel.SMS)] == ["watchdog",
+                                                                        "check_in"]
+
+
 def test_a_missed_next_contact_date_wakes_the_watchdog(runtime):
     _many_cases(_at(runtime, NOON), count=1)
     with Session(runtime.engine) as session:

@@ -116,7 +116,7 @@ def test_with_the_cover_away_too_the_duty_team_takes_it(demo_runtime, phone):
 def test_unsafe_and_no_news_for_an_away_workers_case_go_to_the_cover(demo_runtime, phone):
     notices.install(demo_runtime)
     demo_runtime.clock = lambda: datetime(2026, 12, 9, 11, 0, tzinfo=UTC)  # news is late
-    sweeps.run_all(demo_runtime)  # the watchdog, and a check-in to Arthur
+    sweeps.run_all(demo_runtime)  # the watchdog: its text is also Arthur's check-in
     [(_no_news, worker)] = [(a, w) for a, w in _actions(demo_runtime, "no_news")
                             if a.summary.startswith("Case SG-100102")]
     assert worker.first_name == "Tom"

@@ -198,15 +198,19 @@ def _contact(session: Session, runtime: Runtime, case: Case, purpose: str, flow:
 
 
 def run_all(runtime: Runtime) -> dict:
-    """Every contact sweep once, here (`caseline sweep`; each part is idempotent)."""
-    return {"check_ins": check_ins(runtime), "watchdog": watchdog(runtime),
+    """Every contact sweep once, here (`caseline sweep`; each part is idempotent). The
+    watchdog goes first: its "not forgotten" text counts as the period's check-in, so a
+    case due both hears from us once, not twice in the same hour."""
+    watched = watchdog(runtime)
+    return {"check_ins": check_ins(runtime), "watchdog": watched,
             "feedback": feedback(runtime)}
 
 
 def chunk(runtime: Runtime, first: int, last: int, now: datetime) -> dict:
-    """Check-ins and the watchdog for the open cases with ids first..last (one job)."""
-    return {"check_ins": check_ins(runtime, now, first, last),
-            "watchdog": watchdog(runtime, now, first, last)}
+    """The watchdog, then check-ins, for the open cases with ids first..last (one job):
+    a case due both gets the watchdog's text alone (see `run_all`)."""
+    watched = watchdog(runtime, now, first, last)
+    return {"check_ins": check_ins(runtime, now, first, last), "watchdog": watched}
 
 
 def plan(runtime: Runtime, now: datetime | None = None) -> dict:
