@@ -89,17 +89,28 @@ def _ids_in_bulk(session: OrmSession, _context, _instances) -> None:
         if len(states) < IDS_IN_BULK_FROM or \
                 session.get_bind(mapper=mapper).dialect.name != "postgresql":
             continue
-        connection = session.connection(bind_arguments={"mapper": mapper})
-        table = connection.dialect.identifier_preparer.format_table(column.table)
-        ids = connection.execute(sa.text(
-            "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
-            "FROM generate_series(1, :count)"), {
-            "table": table, "column": column.name, "count": len(states)}).scalars().all()
-        if None in ids:  # no sequence behind this key after all: leave it to the database
+        ids = ids_from_sequence(session, column, len(states), mapper=mapper)
+        if ids is None:  # no sequence behind this key after all: leave it to the database
             continue
         states.sort(key=lambda st: st.insert_order)  # ids in the order the rows were added
-        for state, new_id in zip(states, sorted(ids), strict=True):
+        for state, new_id in zip(states, ids, strict=True):
             setattr(state.obj(), _sequence_key(state.mapper)[1], new_id)
+
+
+def ids_from_sequence(session: OrmSession, column: sa.Column, count: int, *,
+                      mapper=None) -> list[int] | None:
+    """`count` new ids for `column` from its table's sequence, in ascending order, in one
+    query; None if that is not how the database numbers it (SQLite, or no sequence)."""
+    bind = {"mapper": mapper} if mapper is not None else {"clause": column.table}
+    if session.get_bind(**bind).dialect.name != "postgresql":
+        return None
+    connection = session.connection(bind_arguments=bind)
+    table = connection.dialect.identifier_preparer.format_table(column.table)
+    ids = connection.execute(sa.text(
+        "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+        "FROM generate_series(1, :count)"), {
+        "table": table, "column": column.name, "count": count}).scalars().all()
+    return None if None in ids else sorted(ids)
 
 
 @functools.cache

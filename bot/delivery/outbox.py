@@ -12,11 +12,14 @@ failing both it is handed to a person.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
+from bot.db import ids_from_sequence
 from bot.models import (
     Channel,
     ConversationState,
@@ -59,20 +62,21 @@ CALL_NOT_ANSWERED = {"busy": "busy", "no-answer": "no-answer", "canceled": "no-a
 def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, body: str = "",
         flow: str = "", from_number: str = "", case_id: int | None = None,
         person_id: int | None = None, representative_id: int | None = None,
-        not_before: datetime | None = None, surely_new: bool = False) -> OutboxMessage:
+        not_before: datetime | None = None, surely_new: bool = False):
     """Add an intended text or call, once per key; returns the (new or existing) row.
 
     `surely_new`: the caller has just read every key of the case (a sweep's chunk, in a
-    transaction of its own). The row is then neither looked up nor flushed on its own: it
-    goes with the chunk's other inserts in one batch, and the same key added meanwhile by
-    someone else fails the chunk's commit, whose job is tried again and finds it."""
-    row = OutboxMessage(key=key, purpose=purpose, channel=channel, to_number=to, body=body,
-                        flow=flow, from_number=from_number, case_id=case_id, person_id=person_id,
-                        representative_id=representative_id, not_before=not_before)
+    transaction of its own). The row is then neither looked up nor flushed on its own, nor
+    made an ORM object: it is written with the chunk's other new rows in one statement as
+    the chunk commits (a `NewRow` stands for it until then), and the same key added
+    meanwhile by someone else fails the chunk's commit, whose job is tried again and
+    finds it."""
+    values = dict(key=key, purpose=purpose, channel=channel, to_number=to, body=body,
+                  flow=flow, from_number=from_number, case_id=case_id, person_id=person_id,
+                  representative_id=representative_id, not_before=not_before)
     if surely_new:
-        session.add(row)
-        after_commit(session, enqueue_new_rows, row)  # its id is known once flushed
-        return row
+        return _add_in_bulk(session, values)
+    row = OutboxMessage(**values)
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
     if existing is not None:
         return existing
@@ -83,6 +87,55 @@ def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, 
         return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
     after_commit(session, enqueue_new_rows, row.id)  # handed to RQ once committed
     return row
+
+
+@dataclass
+class NewRow:
+    """A row a sweep's chunk added, until the chunk commits and writes it: what handing it
+    to RQ needs (`queues.enqueue_new_rows`), and its id once written."""
+
+    key: str
+    purpose: str
+    not_before: datetime | None
+    id: int | None = None
+    status: OutboxStatus = OutboxStatus.PENDING
+
+
+_TABLE = OutboxMessage.__table__
+_IN_BULK = "caseline_outbox_in_bulk"  # session.info: [(NewRow, the row's values)]
+
+
+def _add_in_bulk(session: Session, values: dict) -> NewRow:
+    now = utcnow()
+    row = NewRow(values["key"], values["purpose"], values["not_before"])
+    session.info.setdefault(_IN_BULK, []).append((row, {
+        **values, "status": OutboxStatus.PENDING, "attempt_count": 0, "enqueued_at": None,
+        "call_outcome": "", "last_error": "", "created_at": now, "updated_at": now}))
+    after_commit(session, enqueue_new_rows, row)  # its id is known once written
+    return row
+
+
+def in_bulk(session: Session) -> list[NewRow]:
+    """The rows added with `surely_new` in this session and not written yet."""
+    return [row for row, _values in session.info.get(_IN_BULK, ())]
+
+
+@sa.event.listens_for(OrmSession, "before_commit")
+def _write_in_bulk(session: OrmSession) -> None:
+    """A chunk's new rows, as it commits: ids from the table's sequence in one query, then
+    one executemany (PostgreSQL); one INSERT a row elsewhere (SQLite: one machine, few)."""
+    pending = session.info.pop(_IN_BULK, None)
+    if not pending:
+        return
+    ids = ids_from_sequence(session, _TABLE.c.id, len(pending))
+    if ids is None:
+        for row, values in pending:
+            row.id = session.execute(sa.insert(_TABLE).values(values)
+                                     .returning(_TABLE.c.id)).scalar_one()
+        return
+    for (row, values), new_id in zip(pending, ids, strict=True):
+        row.id = values["id"] = new_id
+    session.execute(sa.insert(_TABLE), [values for _row, values in pending])
 
 
 def cancel_pending(session: Session, *, case_id: int, purposes: tuple[str, ...],
@@ -98,7 +151,7 @@ def cancel_pending(session: Session, *, case_id: int, purposes: tuple[str, ...],
 
 
 def added_in(session: Session) -> list:
-    """The rows added (not found) in this session so far: ids, or rows not yet flushed."""
+    """The rows added (not found) in this session so far: ids, or `NewRow`s."""
     return after_commit_items(session, enqueue_new_rows)
 
 

@@ -156,8 +156,9 @@ def schedule(session: Session, settings: Settings, flows, *, case: Case, to: Rec
     memo = known(session)
     keys = memo.outbox_keys.get(case.id) if memo is not None else None
     if keys is None or any(k.startswith(key) for k in keys):  # else surely none: skip
-        existing = session.exec(select(outbox.OutboxMessage).where(
-            outbox.OutboxMessage.key.startswith(key))).all()
+        existing = [r for r in outbox.in_bulk(session) if r.key.startswith(key)] or \
+            session.exec(select(outbox.OutboxMessage).where(
+                outbox.OutboxMessage.key.startswith(key))).all()
         if existing:
             return list(existing)
     if flow not in flows:
