@@ -62,7 +62,8 @@ CALL_NOT_ANSWERED = {"busy": "busy", "no-answer": "no-answer", "canceled": "no-a
 def add(session: Session, *, key: str, purpose: str, channel: Channel, to: str, body: str = "",
         flow: str = "", from_number: str = "", case_id: int | None = None,
         person_id: int | None = None, representative_id: int | None = None,
-        not_before: datetime | None = None, surely_new: bool = False):
+        not_before: datetime | None = None,
+        surely_new: bool = False) -> OutboxMessage | NewRow:
     """Add an intended text or call, once per key; returns the (new or existing) row.
 
     `surely_new`: the caller has just read every key of the case (a sweep's chunk, in a
