@@ -189,3 +189,35 @@ def test_among_finds_the_rows_of_many_values_in_one_short_statement(engine, back
     assert sorted(by_ref) == sorted([ids[7], ids[29]]) and nothing == []
     if backend == "postgresql":
         assert "ANY" in statements[0] and statements[0].count("%(") == 1
+
+
+@pytest.mark.parametrize("url_timeout", [None, 1])
+def test_a_database_that_never_answers_fails_the_connection_instead_of_hanging(url_timeout):
+    """A server that takes the connection and never says a word (what a dropped route or a
+    stalled server looks like): connecting gives up after the connect timeout, ours or the
+    URL's, with an error the webhook answers safely (it would otherwise wait minutes)."""
+    import socket
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
+    engine = db.make_engine(url + (f"?connect_timeout={url_timeout}" if url_timeout else ""))
+    outcome: list = []
+
+    def connect():
+        try:
+            engine.connect().close()
+            outcome.append("connected")
+        except sa.exc.OperationalError as refused:
+            outcome.append(refused)
+
+    try:
+        attempt = threading.Thread(target=connect, daemon=True)
+        attempt.start()
+        attempt.join(db.CONNECT_TIMEOUT_SECONDS * 6)  # a generous bound, not a speed test
+        assert outcome and isinstance(outcome[0], sa.exc.OperationalError)
+    finally:
+        engine.dispose()
+        silent.close()
