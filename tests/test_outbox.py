@@ -97,6 +97,32 @@ def test_the_same_row_enqueued_twice_runs_once_through_rq(live_runtime, fake_twi
     assert len(fake_twilio.messages) == 1
 
 
+def test_a_job_redis_lost_from_its_queue_is_handed_over_again_and_sent_once(
+        live_runtime, fake_twilio, monkeypatch):
+    """Redis loses a queue's list but keeps its jobs (an eviction, a restore from an
+    older copy): the job still says "queued" and will never run. The outbox sweep must
+    not take it for alive: the row is handed over again and sent, once."""
+    from rq import Queue, SimpleWorker
+
+    from bot.delivery.queues import has_live_job, queue_for, queues, send_job_id
+
+    _use_runtime_in_jobs(monkeypatch, live_runtime)
+    row_id = _add_text(live_runtime)  # the commit hands it to RQ
+    connection = live_runtime.redis
+    queue = Queue(queue_for("reply"), connection=connection)
+    assert queue.get_job_ids() == [send_job_id(row_id, 1)]
+    assert has_live_job(connection, row_id, 1)
+    connection.delete(queue.key)  # the list goes; the job's own record stays
+    assert not has_live_job(connection, row_id, 1)
+    later = live_runtime.now() + outbox.ENQUEUED_TOO_LONG + timedelta(minutes=1)
+    assert sending.sweep(live_runtime, now=later)["enqueued"] == 1
+    assert queue.get_job_ids() == [send_job_id(row_id, 1)]
+    SimpleWorker(queues(connection), connection=connection).work(burst=True)
+    _wait_status(live_runtime, fake_twilio, row_id, OutboxStatus.DELIVERED)
+    assert sending.sweep(live_runtime, now=later)["enqueued"] == 0
+    assert len(fake_twilio.messages) == 1
+
+
 def _use_runtime_in_jobs(monkeypatch, runtime):
     monkeypatch.setattr(jobs, "_runtime", runtime)
 

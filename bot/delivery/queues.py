@@ -187,10 +187,10 @@ def has_live_job(connection: redis.Redis, row_id: int, attempt: int) -> bool:
     base = send_job_id(row_id, attempt)
     for job_id in (base, base + AGAIN):
         try:
-            status = Job.fetch(job_id, connection=connection).get_status(refresh=True)
+            job = Job.fetch(job_id, connection=connection)
         except NoSuchJobError:
             continue
-        if status not in _DEAD_JOB:
+        if _will_run(connection, job):
             return True
     return False
 
@@ -211,10 +211,25 @@ def _drop_if_dead(connection: redis.Redis, job_id: str) -> bool:
         job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
         return True
-    if job.get_status(refresh=True) in _DEAD_JOB:
+    if not _will_run(connection, job):
         job.delete()
         return True
     return False
+
+
+def _will_run(connection: redis.Redis, job: Job) -> bool:
+    """Whether RQ will still run (or is running) the job. A job that says it is queued
+    but is in no queue's list will never run: Redis lost the list (it was evicted, or
+    restored from an older copy) and kept the job. Taken for alive, it would hold its
+    row's id for ever and the text would never go."""
+    status = job.get_status(refresh=True)
+    if status in _DEAD_JOB:
+        return False
+    if status == JobStatus.QUEUED:  # in its queue, or just taken by a worker (RQ moves it
+        queue = Queue(job.origin, connection=connection)  # to an intermediate list first)
+        return queue.get_job_position(job.id) is not None or \
+            connection.lpos(queue.intermediate_queue_key, job.id) is not None
+    return True
 
 
 def wait_for_queue_empty(connection: redis.Redis, seconds: float = 10.0) -> bool:
