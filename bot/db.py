@@ -93,12 +93,10 @@ def _ids_in_bulk(session: OrmSession, _context, _instances) -> None:
         if column is not None and getattr(obj, key) is None:
             waiting.setdefault(column, []).append(state)
     for column, states in waiting.items():
-        mapper = states[0].mapper
-        if len(states) < IDS_IN_BULK_FROM or \
-                session.get_bind(mapper=mapper).dialect.name != "postgresql":
+        if len(states) < IDS_IN_BULK_FROM:
             continue
-        ids = ids_from_sequence(session, column, len(states), mapper=mapper)
-        if ids is None:  # no sequence behind this key after all: leave it to the database
+        ids = ids_from_sequence(session, column, len(states), mapper=states[0].mapper)
+        if ids is None:  # not PostgreSQL, or no sequence behind this key: the database's
             continue
         states.sort(key=lambda st: st.insert_order)  # ids in the order the rows were added
         for state, new_id in zip(states, ids, strict=True):
