@@ -187,6 +187,45 @@ def test_a_retry_arriving_during_the_turn_waits_for_it_and_gets_its_answer(
             Interaction.kind == "text_in")).all()) == 1
 
 
+def test_two_first_texts_at_the_same_moment_share_one_conversation(
+        phone, demo_runtime, monkeypatch):
+    """Two texts from a number with no conversation arrive together: the second waits at
+    the new conversation's key for the first turn's commit, then carries on after it (no
+    second conversation, no error, each text answered once)."""
+    import threading
+    import time
+
+    from bot.inbound import conversation
+
+    real_advance, started = conversation.advance, threading.Event()
+
+    def slow_first(*args, **kwargs):
+        if not started.is_set():  # the first turn: its new conversation not yet committed
+            started.set()
+            time.sleep(0.5)
+        return real_advance(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "advance", slow_first)
+    edith = phone(EDITH)
+    base = {"AccountSid": "AC" + "0" * 32, "From": EDITH,
+            "To": demo_runtime.settings.twilio_phone_number}
+    first: dict = {}
+    sender = threading.Thread(target=lambda: first.update(answer=edith.post(
+        "/twilio/sms", {**base, "MessageSid": "SM" + "7" * 32, "Body": "hello"})))
+    sender.start()
+    assert started.wait(10)
+    second = edith.post("/twilio/sms", {**base, "MessageSid": "SM" + "8" * 32,
+                                        "Body": "Any news?"})
+    sender.join(10)
+    assert first["answer"][0] == 200 and second[0] == 200
+    assert "went wrong" not in first["answer"][1] + second[1]
+    assert "PIN" in second[1]  # carried on after the first: asked news, asked for the PIN
+    with Session(demo_runtime.engine) as session:
+        [row] = session.exec(select(ConversationState)).all()
+        assert row.turn == 2
+        assert all(e.response for e in session.exec(select(InboundEvent)).all())
+
+
 def test_stop_is_recorded_and_an_open_case_raises_an_action(phone, demo_runtime):
     edith = phone(EDITH)
     edith.text("STOP")

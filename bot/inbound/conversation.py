@@ -194,6 +194,17 @@ def _store_statement(dialect: str):
         .on_conflict_do_nothing(index_elements=["key"]).returning(_EVENT.c.id))
 
 
+@cache
+def _new_conversation_statement(dialect: str):
+    """A new conversation in one statement: the ORM object it made, or none when another
+    request made it first (no savepoint, no second read)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(ConversationState).on_conflict_do_nothing(index_elements=["key"])
+            .returning(ConversationState))
+
+
 def _run(session: Session, runtime: Runtime, inbound: Inbound, flows, render: Renderer) -> str:
     now = runtime.now()
     settings = runtime.settings
@@ -249,15 +260,15 @@ def _conversation(session: Session, inbound: Inbound, now):
     key = inbound.conversation_key
     row = session.exec(_CONVERSATION_LOCKED, params={"key": key}).first()
     if row is None:
-        try:
-            with session.begin_nested():  # two first texts may arrive at the same moment
-                session.add(ConversationState(key=key, channel=inbound.channel,
-                                              number=inbound.number or "", flow=ENTRY_FLOW,
-                                              state={}))
-        except sa.exc.IntegrityError:
-            pass  # the other one created it: wait for it below, then carry on after it
-        row = session.exec(_CONVERSATION_LOCKED, params={"key": key},
-                           execution_options={"populate_existing": True}).one()
+        # Two first texts may arrive at the same moment: the one whose INSERT loses waits
+        # on the key for the other's commit, then reads (and locks) the row it made.
+        fresh = ConversationState(key=key, channel=inbound.channel, number=inbound.number or "",
+                                  flow=ENTRY_FLOW, state={})
+        row = session.scalars(_new_conversation_statement(session.get_bind().dialect.name),
+                              [fresh.model_dump(exclude={"id"})]).first()
+        if row is None:
+            row = session.exec(_CONVERSATION_LOCKED, params={"key": key},
+                               execution_options={"populate_existing": True}).one()
         return row
     if inbound.channel == Channel.SMS:
         _forget_lapsed(row, now)
